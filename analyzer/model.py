@@ -1,0 +1,210 @@
+"""The KernelModel: what one instantiated kernel allocates, runs and launches.
+
+Built by `interpret.py`, read by `shared_memory.py`, the rules and `facts.py`.
+Statements keep the structure that matters for budgets: the top-level
+statements of the `T.Kernel` body (the unit of shared-memory liveness), loops
+with their kind and pipeline stages, and for each leaf the buffers it reads
+and writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Union
+
+import libcst as cst
+
+from .diagnostics import Range
+from .dtypes import DType
+from .values import Sym, as_int, show
+
+SHARED_DYN = "shared.dyn"
+SHARED = "shared"
+FRAGMENT = "local.fragment"
+LOCAL = "local"
+VAR = "local.var"
+GLOBAL = "global"
+BARRIER = "shared.barrier"
+
+
+class Span:
+    """A lazily located source range (positions cost a little; most are never shown)."""
+
+    __slots__ = ("_resolve", "node", "stmt", "_range")
+
+    def __init__(self, resolve: Callable[[cst.CSTNode, cst.CSTNode | None], Range] | None,
+                 node: cst.CSTNode | None, stmt: cst.CSTNode | None):
+        self._resolve = resolve
+        self.node = node
+        self.stmt = stmt
+        self._range: Range | None = None
+
+    @classmethod
+    def fixed(cls, rng: Range) -> "Span":
+        span = cls(None, None, None)
+        span._range = rng
+        return span
+
+    @property
+    def range(self) -> Range:
+        if self._range is None:
+            if self._resolve is None or self.node is None:
+                self._range = Range.point(0, 0)
+            else:
+                self._range = self._resolve(self.node, self.stmt)
+        return self._range
+
+
+@dataclass(eq=False)
+class Buffer:
+    name: str
+    scope: str
+    shape: tuple[Any, ...]
+    dtype: DType | None
+    span: Span
+    is_param: bool = False
+    init: Any = None  # alloc_var initial value
+    arrive_count: Any = None  # alloc_barrier
+
+    @property
+    def elements(self) -> int | None:
+        dims = [as_int(d) for d in self.shape]
+        if any(d is None for d in dims):
+            return None
+        return math.prod(dims)  # type: ignore[arg-type]
+
+    @property
+    def bytes(self) -> int | None:
+        n = self.elements
+        if n is None or self.dtype is None:
+            return None
+        return self.dtype.storage_bytes(n)
+
+    @property
+    def symbolic(self) -> bool:
+        return self.elements is None
+
+    @property
+    def is_shared(self) -> bool:
+        return self.scope in (SHARED_DYN, SHARED)
+
+    def shape_text(self) -> str:
+        return "(" + ", ".join(show(d) for d in self.shape) + ")"
+
+    def __repr__(self) -> str:
+        return f"Buffer({self.name}, {self.scope}, {self.shape_text()}, {self.dtype})"
+
+
+@dataclass(frozen=True)
+class Access:
+    """One operand of a statement: a buffer region, read or written."""
+
+    buffer: Buffer
+    write: bool
+    # per dimension (start, extent); None when the whole buffer is meant
+    region: tuple[tuple[Any, Any], ...] | None = None
+
+
+@dataclass(eq=False)
+class Op:
+    """A leaf statement: a tile op (`T.copy`, `T.gemm`, ...), a store, or a call."""
+
+    kind: str  # "copy", "gemm", "fill", "clear", "reduce", "cumsum", "atomic", "store", "call", "other"
+    name: str  # e.g. "copy", "reduce_max", or "" for stores
+    accesses: tuple[Access, ...]
+    span: Span
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reads(self) -> tuple[Buffer, ...]:
+        return tuple(a.buffer for a in self.accesses if not a.write)
+
+    @property
+    def writes(self) -> tuple[Buffer, ...]:
+        return tuple(a.buffer for a in self.accesses if a.write)
+
+
+@dataclass(eq=False)
+class Loop:
+    kind: str  # "parallel", "pipelined", "serial", "unroll", "vectorized", "persistent"
+    vars: tuple[str, ...]
+    extents: tuple[Any, ...]
+    body: list["Stmt"]
+    span: Span
+    num_stages: int = 0
+    order: tuple[int, ...] | None = None
+    stage: tuple[int, ...] | None = None
+
+
+@dataclass(eq=False)
+class Cond:
+    """An `if` the analyzer could not decide: both branches may run."""
+
+    then: list["Stmt"]
+    orelse: list["Stmt"]
+    span: Span
+
+
+Stmt = Union[Op, Loop, Cond]
+
+
+def walk(stmts: list[Stmt]) -> Iterator[Stmt]:
+    """Every statement, depth first, parents before children."""
+    for s in stmts:
+        yield s
+        if isinstance(s, Loop):
+            yield from walk(s.body)
+        elif isinstance(s, Cond):
+            yield from walk(s.then)
+            yield from walk(s.orelse)
+
+
+def accesses(stmt: Stmt) -> Iterator[Access]:
+    for s in walk([stmt]):
+        if isinstance(s, Op):
+            yield from s.accesses
+
+
+@dataclass(eq=False)
+class Launch:
+    grid: tuple[Any, ...]
+    threads: tuple[Any, ...]
+    span: Span
+
+    @property
+    def thread_count(self) -> int | None:
+        dims = [as_int(t) for t in self.threads]
+        if any(d is None for d in dims):
+            return None
+        return math.prod(dims)  # type: ignore[arg-type]
+
+
+@dataclass(eq=False)
+class KernelModel:
+    """One kernel at one instantiation."""
+
+    name: str  # the kernel function's name (often "main")
+    site: str  # the function that makes it (factory or the kernel itself)
+    span: Span  # the kernel function's name
+    launch: Launch | None
+    buffers: list[Buffer]
+    body: list[Stmt]  # top-level statements of the T.Kernel body
+    instantiation: dict[str, Any]
+    instantiation_source: str
+    unbound: tuple[str, ...] = ()
+    pass_configs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    # set when the body could not be followed completely (the model may miss statements)
+    incomplete: list[str] = field(default_factory=list)
+
+    def shared_buffers(self) -> list[Buffer]:
+        return [b for b in self.buffers if b.is_shared]
+
+
+def sym_text(value: Any) -> Any:
+    """A JSON-friendly rendering: ints stay ints, symbols become strings."""
+    if isinstance(value, Sym):
+        return value.text
+    n = as_int(value)
+    return n if n is not None else show(value)
