@@ -192,6 +192,7 @@ class KernelModel:
     body: list[Stmt]  # top-level statements of the T.Kernel body
     instantiation: dict[str, Any]
     instantiation_source: str
+    style: str = "factory"  # "factory", "prim_func" or "eager" (see discover.py)
     unbound: tuple[str, ...] = ()
     pass_configs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -114,6 +114,7 @@ class FunctionValue:
     qualname: str
     decorators: tuple[Any, ...] = ()
     is_macro: bool = False
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

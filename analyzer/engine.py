@@ -1,0 +1,191 @@
+"""The analyzer pipeline: parse -> discover -> instantiate -> interpret -> rules.
+
+`analyze_source` is the whole public entry: text in, a FileReport out. It
+never raises for bad input: a file that does not parse is a TL901 diagnostic,
+and a failure inside one kernel's analysis is reported on that kernel and
+does not stop the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config
+from .diagnostics import Diagnostic, Range, Severity
+from .discover import Site, classify
+from .evaluate import (
+    BudgetExceeded,
+    CallSite,
+    Evaluator,
+    Hooks,
+    LoopControl,
+    Return,
+    Scope,
+    bind_params,
+)
+from .instantiate import Request, RequestError, instantiations, parse_request
+from .interpret import interpret_site
+from .model import KernelModel
+from .report import FileReport
+from .source import SourceFile, SourceSyntaxError
+from .values import UNKNOWN, FunctionValue
+
+MODULE_BUDGET = 300_000
+DRIVER_BUDGET = 60_000
+
+
+@dataclass
+class ModuleAnalysis:
+    """Everything known about one file before rules run."""
+
+    source: SourceFile
+    sites: list[Site] = field(default_factory=list)
+    models: list[KernelModel] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # TL9xx found on the way
+
+
+class _ModuleRunner(Evaluator):
+    """Runs module-level code and drivers, recording every call of a kernel site."""
+
+    def __init__(self) -> None:
+        super().__init__(MODULE_BUDGET)
+        self.sites: dict[str, Site] = {}
+        self.calls: list[CallSite] = []
+        self.functions: list[FunctionValue] = []
+        self.module_scope = Scope()
+        self.hooks = Hooks(on_def=self._on_def, on_site_call=self._on_site_call)
+
+    def _on_def(self, func: FunctionValue, scope: Scope) -> None:
+        if scope is not self.module_scope:
+            return
+        site = classify(func, self, scope)
+        if site is not None:
+            self.sites[site.name] = site
+            self.hooks.site_names = frozenset(self.sites)
+        else:
+            self.functions.append(func)
+
+    def _on_site_call(self, call: CallSite) -> Any:
+        if len(self.calls) < 512:
+            self.calls.append(call)
+        return UNKNOWN
+
+    def run_module(self, source: SourceFile) -> None:
+        for stmt in source.module.body:
+            try:
+                self.stmt(stmt, self.module_scope)
+            except (Return, LoopControl):
+                pass
+            except BudgetExceeded:
+                return
+
+    def run_drivers(self) -> None:
+        """Run every plain module-level function once with its defaults (main() drivers)."""
+        for func in self.functions:
+            if func.is_macro or func.decorators:
+                continue
+            self.steps = 0
+            self.budget = DRIVER_BUDGET
+            scope = Scope(func.closure)
+            bind_params(func, [], {}, scope, self)
+            try:
+                self.depth = 1
+                self.run_block(func.node.body, scope)
+            except (Return, LoopControl, BudgetExceeded):
+                pass
+            finally:
+                self.depth = 0
+
+
+def tl_diag(code: str, severity: Severity, message: str, rng: Range, kernel: str | None = None) -> Diagnostic:
+    return Diagnostic(code, severity, message, rng, kernel=kernel)
+
+
+def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, ...] = ()) -> ModuleAnalysis:
+    analysis = ModuleAnalysis(source)
+    runner = _ModuleRunner()
+    runner.run_module(source)
+    if not runner.sites:
+        return analysis
+    runner.run_drivers()
+    analysis.sites = list(runner.sites.values())
+
+    requests: list[Request] = []
+    texts = [(t, "cli", None) for t in cli_requests]
+    texts += [(t, "comment", line) for line, t in source.directives.instantiate]
+    texts += [(t, "pyproject", None) for t in config.instantiate]
+    for text, origin, line in texts:
+        runner.steps = 0
+        try:
+            requests.append(parse_request(text, runner, runner.module_scope, origin, line))
+        except RequestError as err:
+            if origin == "comment" and line is not None:
+                analysis.problems.append(
+                    tl_diag("TL902", Severity.INFORMATION, str(err), Range.point(line, 0))
+                )
+            elif origin == "pyproject":
+                analysis.problems.append(tl_diag("TL902", Severity.INFORMATION, str(err), Range.point(0, 0)))
+
+    for site in analysis.sites:
+        runner.steps = 0
+        runner.budget = DRIVER_BUDGET
+        try:
+            chosen = instantiations(site, requests, runner.calls, runner)
+        except BudgetExceeded:
+            chosen = []
+        for inst in chosen:
+            try:
+                models = interpret_site(source, site, inst.binding, inst.source, runner.module_scope,
+                                        runner.star_modules)
+            except RecursionError:
+                models = []
+                analysis.problems.append(
+                    tl_diag("TL903", Severity.WARNING, f"could not analyse {site.name}: nesting too deep",
+                            source.locator.range(site.node.name, site.node), site.name)
+                )
+            except Exception as err:  # noqa: BLE001 - one kernel must never stop the file
+                models = []
+                analysis.problems.append(
+                    tl_diag(
+                        "TL903",
+                        Severity.WARNING,
+                        f"internal analyzer error on {site.name}: {type(err).__name__}: {err}",
+                        source.locator.range(site.node.name, site.node),
+                        site.name,
+                    )
+                )
+            analysis.models.extend(models)
+    return analysis
+
+
+def analyze_source(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> FileReport:
+    """Analyse one file's text. Never raises for any input text."""
+    from .rules import run_rules
+    from .facts import kernel_facts
+
+    report = FileReport(path)
+    if "tilelang" not in text:
+        return report  # no TileLang import: nothing to analyse
+    try:
+        source = SourceFile.from_text(text, path)
+    except SourceSyntaxError as err:
+        diag = tl_diag("TL901", Severity.ERROR, f"syntax error: {err.message}", Range.point(err.line, err.col))
+        if config.enabled("TL901"):
+            report.diagnostics.append(diag)
+        return report
+    analysis = analyze_module(source, config, cli_requests)
+    plans = {id(m): _plans(m, config) for m in analysis.models}
+    diagnostics = list(analysis.problems) + run_rules(analysis, plans, config)
+    report.diagnostics = sorted(
+        (d for d in diagnostics if config.enabled(d.code) and not source.directives.suppressed(d.code, d.range.start.line)),
+        key=lambda d: (d.range.start, d.code, d.arch or ""),
+    )
+    report.kernels = [kernel_facts(m, plans[id(m)], config) for m in analysis.models]
+    return report
+
+
+def _plans(model: KernelModel, config: Config) -> dict[str, Any]:
+    from .shared_memory import plan_shared_memory
+
+    return {arch: plan_shared_memory(model, arch) for arch in config.arches}

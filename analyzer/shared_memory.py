@@ -1,0 +1,574 @@
+"""Shared memory, sized the way TileLang 0.1.15 sizes it, per arch.
+
+The model (notes/tilelang-smem-model.md, checked against TileLang itself):
+
+1. Every `T.alloc_shared` in `shared.dyn` that some statement uses joins one
+   arena; `bool` tiles and `scope="shared"` are static `__shared__` arrays.
+2. Buffers filled by copies inside `T.Pipelined(num_stages=S)` get versions:
+   the cp.async software pipeline (all archs) or, on TMA archs, the
+   warp-specialized producer/consumer rewrite.
+3. Liveness is counted in top-level statements of the `T.Kernel` body;
+   buffers whose intervals do not overlap share bytes.
+4. Each buffer is aligned (16 B, more for TMA/WGMMA tiles on sm_90+), and the
+   arena is packed by a linear scan with best fit; the total is rounded up to
+   16 bytes when two or more buffers were merged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .arch import ARCHES, Arch
+from .model import (
+    FRAGMENT,
+    GLOBAL,
+    SHARED,
+    SHARED_DYN,
+    Buffer,
+    Cond,
+    KernelModel,
+    Loop,
+    Op,
+    Stmt,
+    accesses,
+    walk,
+)
+from .values import as_int
+
+DEFAULT_ALIGN = 16
+WARP = 32
+PRODUCER_THREADS = 128
+
+
+@dataclass
+class Placement:
+    name: str
+    buffer: Buffer | None  # None for compiler-made buffers (reduction workspace)
+    size: int  # bytes, versions included
+    versions: int
+    align: int
+    start: int  # first top-level statement touching it
+    end: int  # one past the last
+    offset: int = -1
+    reason: str = ""  # why it has these versions (for hovers)
+
+
+@dataclass
+class SharedMemoryPlan:
+    arch: str
+    limit: int
+    dynamic_bytes: int | None  # None: cannot be known (symbolic shape or incomplete model)
+    static_bytes: int | None
+    placements: list[Placement] = field(default_factory=list)
+    static_buffers: list[Buffer] = field(default_factory=list)
+    warp_specialized: bool = False
+    threads: int | None = None
+    unknown_reason: str | None = None
+
+    @property
+    def fits(self) -> bool | None:
+        if self.dynamic_bytes is None:
+            return None
+        return self.dynamic_bytes <= self.limit
+
+    @property
+    def live_peak(self) -> int:
+        return sum(p.size for p in self.placements)
+
+
+# ---------------------------------------------------------------------------
+# statement facts
+
+
+def _bufs(stmt: Stmt, write: bool | None = None) -> set[int]:
+    return {id(a.buffer) for a in accesses(stmt) if write is None or a.write == write}
+
+
+def _is_shared(buf: Buffer) -> bool:
+    return buf.scope in (SHARED_DYN, SHARED)
+
+
+def _copy_operands(op: Op) -> tuple[Buffer | None, Buffer | None]:
+    src = dst = None
+    for a in op.accesses:
+        if a.write and dst is None:
+            dst = a.buffer
+    for a in op.accesses:
+        if not a.write and a.buffer is not dst and src is None:
+            src = a.buffer
+    return src, dst
+
+
+def is_global_to_shared_copy(stmt: Stmt) -> bool:
+    if not isinstance(stmt, Op) or stmt.kind != "copy" or stmt.name not in ("copy", "async_copy", "tma_copy"):
+        return False
+    src, dst = _copy_operands(stmt)
+    return src is not None and dst is not None and src.scope == GLOBAL and _is_shared(dst)
+
+
+def _innermost_bytes(buf: Buffer) -> int | None:
+    if not buf.shape or buf.dtype is None:
+        return None
+    inner = as_int(buf.shape[-1])
+    if inner is None:
+        return None
+    return int(inner * buf.dtype.element_bytes)
+
+
+def tma_eligible(op: Op) -> bool:
+    """A global->shared copy the TMA engine can do (innermost box a multiple of 16 B)."""
+    if not is_global_to_shared_copy(op):
+        return False
+    src, dst = _copy_operands(op)
+    assert src is not None and dst is not None
+    if src.dtype != dst.dtype or dst.dtype is None or dst.dtype.name == "bool":
+        return False
+    if op.args.get("disable_tma") is True:
+        return False
+    inner = _innermost_bytes(dst)
+    return inner is not None and inner >= 16 and inner % 16 == 0
+
+
+def tma_store_eligible(op: Op) -> bool:
+    if not isinstance(op, Op) or op.kind != "copy" or op.name != "copy":
+        return False
+    src, dst = _copy_operands(op)
+    if src is None or dst is None or not _is_shared(src) or dst.scope != GLOBAL:
+        return False
+    if src.dtype != dst.dtype or src.dtype is None or op.args.get("disable_tma") is True:
+        return False
+    inner = _innermost_bytes(src)
+    return inner is not None and inner >= 16 and inner % 16 == 0
+
+
+# ---------------------------------------------------------------------------
+# pipelining
+
+
+def pipelined_loops(body: list[Stmt]) -> tuple[list[Loop], set[int]]:
+    """Pipelined loops in body order, and those nested in another pipelined loop."""
+    loops: list[Loop] = []
+    nested: set[int] = set()
+
+    def visit(stmts: list[Stmt], inside: Loop | None) -> None:
+        for s in stmts:
+            if isinstance(s, Loop):
+                is_pipe = s.kind == "pipelined" and s.num_stages >= 1
+                if is_pipe:
+                    loops.append(s)
+                    if inside is not None:
+                        nested.add(id(s))
+                        nested.add(id(inside))
+                visit(s.body, s if is_pipe else inside)
+            elif isinstance(s, Cond):
+                visit(s.then, inside)
+                visit(s.orelse, inside)
+
+    visit(body, None)
+    return loops, nested
+
+
+def software_pipeline_versions(loop: Loop) -> dict[int, int]:
+    """Versions per buffer id on the cp.async path (PipelinePlanning + InjectSoftwarePipeline)."""
+    stmts = loop.body
+    n = len(stmts)
+    S = loop.num_stages
+    reads = [_bufs(s, False) for s in stmts]
+    writes = [_bufs(s, True) for s in stmts]
+    if loop.stage is not None and loop.order is not None and len(loop.stage) == n and len(loop.order) == n:
+        stage = list(loop.stage)
+        order = list(loop.order)
+    else:
+        copy_stage = [is_global_to_shared_copy(s) for s in stmts]
+        last_use: dict[int, int] = {}
+        for i in range(n):
+            if not copy_stage[i]:
+                continue
+            for j in range(i + 1, n):
+                if reads[j] & writes[i]:
+                    last_use[i] = j
+        is_copy = [copy_stage[i] and i in last_use for i in range(n)]
+        stage = [0 if is_copy[i] else S for i in range(n)]
+        sequence: list[int] = []
+        for j in range(n):
+            if is_copy[j]:
+                continue
+            sequence.append(j)
+            sequence.extend(i for i in range(n) if is_copy[i] and last_use[i] == j)
+        # copies nobody in the loop reads after them stay in source position
+        placed = set(sequence)
+        sequence.extend(i for i in range(n) if i not in placed)
+        copies_at = [p for p, i in enumerate(sequence) if is_copy[i]]
+        others_at = [p for p, i in enumerate(sequence) if not is_copy[i]]
+        if copies_at and S >= 2 and (not others_at or min(copies_at) > max(others_at)):
+            sequence = [i for i in sequence if is_copy[i]] + [i for i in sequence if not is_copy[i]]
+            stage = [0 if is_copy[i] else S - 1 for i in range(n)]
+        order = [0] * n
+        for pos, i in enumerate(sequence):
+            order[i] = pos
+    versions: dict[int, int] = {}
+    written = set().union(*writes) if writes else set()
+    for b in written:
+        writers = [i for i in range(n) if b in writes[i]]
+        readers = [i for i in range(n) if b in reads[i]]
+        if not readers:
+            versions[b] = 1
+            continue
+        d = min(stage[i] for i in writers)
+        u = max(stage[i] for i in readers)
+        v = u - d + 1
+        if v >= 2:
+            keep = any(order[w] < order[r] and stage[w] < stage[r] for w in writers for r in readers)
+            if not keep:
+                v -= 1
+        versions[b] = max(v, 1)
+    return versions
+
+
+def _ws_loop_body(loop: Loop) -> list[Stmt]:
+    """The statements the warp-specialization rewriter classifies."""
+    body = loop.body
+    if len(body) == 1 and isinstance(body[0], Cond) and not body[0].orelse:
+        inner = [s for s in body[0].then if not (isinstance(s, Op) and s.name == "condition")]
+        return inner
+    return body
+
+
+def _has_tma_copy(loop: Loop) -> bool:
+    return any(isinstance(s, Op) and tma_eligible(s) for s in walk(loop.body))
+
+
+@dataclass
+class _Versions:
+    versions: dict[int, int]
+    reasons: dict[int, str]
+    warp_specialized: bool
+    ws_loop: Loop | None
+    tma_loaded: set[int]
+
+
+def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
+    loops, nested = pipelined_loops(model.body)
+    versions: dict[int, int] = {}
+    reasons: dict[int, str] = {}
+    tma_loaded: set[int] = set()
+    flat_loops = [l for l in loops if id(l) not in nested]
+
+    ws_disabled = bool(model.pass_configs.get("tl.disable_warp_specialized")) or any(
+        isinstance(s, Op) and s.name in _MANUAL_WS for s in walk(model.body)
+    )
+    tma_disabled = bool(model.pass_configs.get("tl.disable_tma_lower"))
+    ws_candidate = arch.tma and not ws_disabled and any(_has_tma_copy(l) for l in loops)
+
+    if ws_candidate:
+        chosen = loops[0]
+        body = _ws_loop_body(chosen)
+        producers = [i for i, s in enumerate(body) if isinstance(s, Op) and tma_eligible(s)]
+        if id(chosen) in nested or not producers:
+            # The rewriter does not fire: TileLang strips every num_stages.
+            return _Versions({}, {}, False, None, set())
+        S = chosen.num_stages
+        written = {id(a.buffer): a.buffer for i in producers for a in body[i].accesses if a.write}
+        for b, buf in written.items():
+            readers = [j for j, s in enumerate(body) if j not in producers and b in _bufs(s, False)]
+            if readers:
+                versions[b] = S
+                reasons[b] = f"num_stages={S} (TMA producer, warp specialized)"
+            tma_loaded.add(b)
+        for other in flat_loops:
+            if other is chosen:
+                continue
+            sp = software_pipeline_versions(other)
+            candidates = {id(a.buffer) for s in other.body if isinstance(s, Op) and is_global_to_shared_copy(s)
+                          for a in s.accesses if a.write}
+            for b, v in sp.items():
+                if b in candidates and any(b in _bufs(s, False) for s in other.body):
+                    versions[b] = versions.get(b, 1) * other.num_stages * v
+                    reasons[b] = (
+                        f"num_stages={other.num_stages} applied twice: the warp-specialization pre-pass "
+                        f"versions every pipelined loop, then the software pipeline versions this one again"
+                    )
+                elif v > 1:
+                    versions[b] = max(versions.get(b, 1), v)
+                    reasons[b] = f"num_stages={other.num_stages} (software pipeline)"
+        # copies feeding the pipelined loop before it starts are TMA loads too
+        if not tma_disabled:
+            tma_loaded |= _prelude_loads(model, chosen)
+        return _Versions(versions, reasons, True, chosen, tma_loaded)
+
+    for loop in flat_loops:
+        for b, v in software_pipeline_versions(loop).items():
+            if v > 1:
+                versions[b] = max(versions.get(b, 1), v)
+                reasons[b] = f"num_stages={loop.num_stages} (software pipeline)"
+    return _Versions(versions, reasons, False, None, set())
+
+
+_MANUAL_WS = frozenset({"ws", "set_max_nreg", "annotate_ws_schedule", "WSScope", "WSRole"})
+
+
+def _prelude_loads(model: KernelModel, loop: Loop) -> set[int]:
+    """Global->shared copies before the WS loop whose buffers the loop reads (Q in attention)."""
+    inside_reads = {id(a.buffer) for a in accesses(loop) if not a.write}
+    out: set[int] = set()
+    for s in model.body:
+        if s is loop or any(s is x for x in walk([s]) if x is loop):
+            break
+        if isinstance(s, Op) and tma_eligible(s):
+            for a in s.accesses:
+                if a.write and id(a.buffer) in inside_reads:
+                    out.add(id(a.buffer))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# alignment
+
+
+def _swizzle_align(buf: Buffer) -> int:
+    inner = _innermost_bytes(buf)
+    if inner is None:
+        return 128
+    if inner % 128 == 0:
+        return 1024
+    if inner % 64 == 0:
+        return 512
+    if inner % 32 == 0:
+        return 256
+    return 128
+
+
+def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[Buffer]) -> dict[int, int]:
+    align = {id(b): DEFAULT_ALIGN for b in arena}
+    if not arch.tma or model.pass_configs.get("tl.disable_tma_lower"):
+        return align
+    for b in arena:
+        if id(b) in ver.tma_loaded:
+            align[id(b)] = max(align[id(b)], _swizzle_align(b))
+    for s in walk(model.body):
+        if isinstance(s, Op) and tma_store_eligible(s):
+            src, _ = _copy_operands(s)
+            if src is not None and id(src) in align:
+                one_d = len(src.shape) == 1
+                align[id(src)] = max(align[id(src)], 1024 if one_d else 128)
+    return align
+
+
+# ---------------------------------------------------------------------------
+# reduction workspaces
+
+
+def _warp_partition(m: int, n: int, warps: int, policy: str) -> tuple[int, int]:
+    """How warps split an (m, n) accumulator (TileLang's default partition)."""
+    if policy == "FullRow":
+        return warps, 1
+    if policy == "FullCol":
+        return 1, warps
+    best = (warps, 1)
+    best_score = None
+    for mw in range(1, warps + 1):
+        if warps % mw:
+            continue
+        nw = warps // mw
+        if m % (16 * mw) or n % (8 * nw):
+            continue
+        score = abs(m / mw - n / nw)
+        if best_score is None or score < best_score:
+            best, best_score = (mw, nw), score
+    return best
+
+
+def _gemm_policy(model: KernelModel, buf: Buffer) -> str | None:
+    for s in walk(model.body):
+        if isinstance(s, Op) and s.kind == "gemm" and any(a.write and a.buffer is buf for a in s.accesses):
+            policy = s.args.get("policy")
+            text = str(getattr(policy, "name", policy) or "Square")
+            return text.rsplit(".", 1)[-1] if text else "Square"
+    return None
+
+
+def _needs_workspace(model: KernelModel, op: Op, threads: int) -> bool:
+    src = next((a.buffer for a in op.accesses if not a.write), None)
+    if src is None or src.scope != FRAGMENT or threads <= WARP:
+        return False
+    shape = [as_int(d) for d in src.shape]
+    if any(d is None for d in shape):
+        return False
+    dim = as_int(op.args.get("dim", -1))
+    if dim is None:
+        return False
+    if dim < 0:
+        dim += len(shape)
+    if len(shape) == 1 or dim != len(shape) - 1:
+        return True
+    rows, cols = math.prod(shape[:-1]), shape[-1]  # type: ignore[arg-type]
+    policy = _gemm_policy(model, src)
+    if policy is not None:
+        _, n_warps = _warp_partition(rows, cols, threads // WARP, policy)
+        return n_warps > 1
+    assert src.dtype is not None
+    vector = max(1, int(16 // max(src.dtype.element_bytes, 1)))
+    per_row = max(1, cols // vector) if cols % vector == 0 else cols
+    return min(per_row, threads) > WARP
+
+
+# ---------------------------------------------------------------------------
+# packing
+
+
+def _align_up(x: int, a: int) -> int:
+    return (x + a - 1) // a * a
+
+
+def linear_scan_pack(items: list[Placement]) -> int:
+    """Place buffers like TileLang's LinearScanPack; returns the arena end."""
+    order = sorted(items, key=lambda p: (p.start, -p.size, p.name))
+    free: list[list[int]] = []  # [offset, size], sorted by offset, coalesced
+    active: list[Placement] = []
+    top = 0
+
+    def release(off: int, size: int) -> None:
+        if size <= 0:
+            return
+        free.append([off, size])
+        free.sort()
+        merged: list[list[int]] = []
+        for blk in free:
+            if merged and merged[-1][0] + merged[-1][1] == blk[0]:
+                merged[-1][1] += blk[1]
+            else:
+                merged.append(blk)
+        free[:] = merged
+
+    for item in order:
+        for done in [a for a in active if a.end <= item.start]:
+            active.remove(done)
+            release(done.offset, done.size)
+        best = None
+        for blk in free:
+            off = _align_up(blk[0], item.align)
+            if off + item.size <= blk[0] + blk[1]:
+                waste = blk[1] - item.size
+                if best is None or waste < best[0] or (waste == best[0] and blk[0] < best[1][0]):
+                    best = (waste, blk)
+        if best is not None:
+            blk = best[1]
+            off = _align_up(blk[0], item.align)
+            free.remove(blk)
+            release(blk[0], off - blk[0])
+            release(off + item.size, blk[0] + blk[1] - off - item.size)
+            item.offset = off
+        elif free and free[-1][0] + free[-1][1] == top and _align_up(free[-1][0], item.align) < top:
+            blk = free.pop()
+            off = _align_up(blk[0], item.align)
+            release(blk[0], off - blk[0])
+            item.offset = off
+            top = max(top, off + item.size)
+        else:
+            off = _align_up(top, item.align)
+            release(top, off - top)
+            item.offset = off
+            top = off + item.size
+        active.append(item)
+    return max((p.offset + p.size for p in items), default=0)
+
+
+def _sequential_by_name(items: list[Placement]) -> int:
+    top = 0
+    for item in sorted(items, key=lambda p: p.name):
+        item.offset = _align_up(top, item.align)
+        top = item.offset + item.size
+    return _align_up(top, 16)
+
+
+# ---------------------------------------------------------------------------
+
+
+def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
+    arch = ARCHES[arch_name]
+    plan = SharedMemoryPlan(arch_name, arch.shared_per_block, None, None)
+    used = {id(a.buffer) for s in model.body for a in accesses(s)}
+    arena = [b for b in model.buffers if b.scope == SHARED_DYN and id(b) in used]
+    static = [b for b in model.buffers if b.scope == SHARED and id(b) in used]
+    plan.static_buffers = static
+    static_sizes = [b.bytes for b in static]
+    plan.static_bytes = None if any(s is None for s in static_sizes) else sum(static_sizes)  # type: ignore[arg-type]
+    if model.incomplete:
+        plan.unknown_reason = model.incomplete[0]
+        return plan
+    symbolic = [b for b in arena if b.bytes is None]
+    if symbolic:
+        plan.unknown_reason = "shape of " + ", ".join(f"{b.name} {b.shape_text()}" for b in symbolic) + " is not known"
+        return plan
+
+    ver = plan_versions(model, arch)
+    plan.warp_specialized = ver.warp_specialized
+    threads = model.launch.thread_count if model.launch else None
+    if threads is not None and ver.warp_specialized:
+        threads += PRODUCER_THREADS
+    plan.threads = threads
+    align = plan_alignment(model, arch, ver, arena)
+
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for i, stmt in enumerate(model.body):
+        for a in accesses(stmt):
+            first.setdefault(id(a.buffer), i)
+            last[id(a.buffer)] = i
+
+    items: list[Placement] = []
+    for b in arena:
+        v = ver.versions.get(id(b), 1)
+        items.append(
+            Placement(b.name, b, b.bytes * v, v, align[id(b)], first[id(b)], last[id(b)] + 1,  # type: ignore[operator]
+                      reason=ver.reasons.get(id(b), ""))
+        )
+    if threads is not None:
+        for i, stmt in enumerate(model.body):
+            for s in walk([stmt]):
+                if isinstance(s, Op) and s.kind == "reduce" and _needs_workspace(model, s, threads):
+                    out = next((a.buffer for a in s.accesses if a.write), None)
+                    dtype = out.dtype if out is not None and out.dtype is not None else None
+                    size = threads * (int(dtype.element_bytes) if dtype else 4)
+                    items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, i, i + 1,
+                                           reason=f"cross-warp {s.name} scratch ({threads} threads)"))
+    plan.placements = items
+    if not items:
+        plan.dynamic_bytes = 0
+    elif len(items) == 1:
+        items[0].offset = 0
+        plan.dynamic_bytes = items[0].size
+    elif model.pass_configs.get("tl.disable_shared_memory_reuse"):
+        plan.dynamic_bytes = _sequential_by_name(items)
+    else:
+        plan.dynamic_bytes = _align_up(linear_scan_pack(items), 16)
+    return plan
+
+
+def max_stages_that_fit(model: KernelModel, arch_name: str, limit: int | None = None) -> int | None:
+    """The largest num_stages (same for every pipelined loop) whose arena fits `arch_name`."""
+    loops, _ = pipelined_loops(model.body)
+    if not loops:
+        return None
+    cap = limit if limit is not None else ARCHES[arch_name].shared_per_block
+    original = [(l, l.num_stages, l.stage) for l in loops]
+    best = None
+    try:
+        for stages in range(1, max(l.num_stages for l in loops) + 1):
+            for l in loops:
+                l.num_stages = stages
+                l.stage = None
+            plan = plan_shared_memory(model, arch_name)
+            if plan.dynamic_bytes is not None and plan.dynamic_bytes <= cap:
+                best = stages
+    finally:
+        for l, n, st in original:
+            l.num_stages = n
+            l.stage = st
+    return best
+
+
+def iter_arena(plan: SharedMemoryPlan) -> Iterable[Placement]:
+    return sorted(plan.placements, key=lambda p: (-p.size, p.name))

@@ -1,0 +1,163 @@
+"""`tilelint`: the analyzer on the command line, for CI and pre-commit.
+
+Exit status: 0 when nothing at or above `--fail-on` was found, 1 when
+something was, 2 for a usage error or an internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from analyzer.arch import ArchError, parse_arch_list
+from analyzer.config import Config, ConfigError, find_pyproject, load_pyproject
+from analyzer.diagnostics import Diagnostic, Range, Severity
+from analyzer.engine import analyze_source
+from analyzer.report import FileReport
+from analyzer.rules import REGISTRY, lookup
+from analyzer.rules.docs import explain
+
+from . import __version__
+from .files import collect
+from .formats import FORMATS, render
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+_PARALLEL_MIN_FILES = 8
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tilelint",
+        description="Static checks for TileLang tile kernels: shapes, scopes and per-arch shared-memory budgets.",
+    )
+    p.add_argument("paths", nargs="*", help="files and folders to check (default: .)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--arch", help="comma-separated target archs, e.g. sm_80,sm_90, or 'all' (default: sm_80,sm_86,sm_89,sm_90)")
+    p.add_argument(
+        "--instantiate",
+        action="append",
+        default=[],
+        metavar="CALL",
+        help="bind a kernel factory's parameters, e.g. 'matmul(1024, 1024, 1024, 128, 128, 32, num_stages=3)' (repeatable)",
+    )
+    p.add_argument("--select", help="only these codes or prefixes, comma-separated (e.g. TL1,TL902)")
+    p.add_argument("--ignore", help="skip these codes or prefixes, comma-separated")
+    p.add_argument("--fail-on", choices=("error", "warning", "information"), default="error",
+                   help="lowest severity that makes the exit status 1 (default: error)")
+    p.add_argument("--near-limit", type=float, help="TL103 threshold as a fraction of the limit (default 0.9)")
+    p.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
+    p.add_argument("--explain", metavar="CODE", help="print the documentation of a rule and exit")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: number of CPUs)")
+    p.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read [tool.tilelint] from")
+    p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
+    p.add_argument("--version", action="version", version=f"tilelint {__version__}")
+    return p
+
+
+def _codes(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(c.strip().upper() for c in text.split(",") if c.strip())
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    config = Config()
+    if not args.no_config:
+        path = Path(args.config) if args.config else find_pyproject(Path.cwd())
+        if args.config and not path.is_file():
+            raise UsageError(f"--config {args.config}: no such file")
+        if path is not None:
+            config = load_pyproject(path, config)
+    overrides: dict[str, object] = {}
+    if args.arch:
+        overrides["arches"] = parse_arch_list(args.arch)
+    if args.select is not None:
+        overrides["select"] = _codes(args.select)
+    if args.ignore is not None:
+        overrides["ignore"] = _codes(args.ignore)
+    if args.near_limit is not None:
+        if not 0 < args.near_limit <= 1:
+            raise UsageError("--near-limit must be a fraction in (0, 1]")
+        overrides["near_limit"] = args.near_limit
+    return config.merged(**overrides)
+
+
+def analyze_file(path: str, config: Config, requests: tuple[str, ...]) -> FileReport:
+    """Read and analyse one file; unreadable files become a TL900 diagnostic."""
+    try:
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        diag = Diagnostic("TL900", Severity.ERROR, f"cannot read {path}: {reason}", Range.point(0, 0))
+        return FileReport(path, [diag] if config.enabled("TL900") else [])
+    return analyze_source(text, path, config, requests)
+
+
+def _analyze_chunk(job: tuple[list[str], Config, tuple[str, ...]]) -> list[FileReport]:
+    paths, config, requests = job
+    return [analyze_file(p, config, requests) for p in paths]
+
+
+def run_analysis(paths: list[str], config: Config, requests: tuple[str, ...], jobs: int) -> list[FileReport]:
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if workers <= 1 or len(paths) < _PARALLEL_MIN_FILES:
+        return [analyze_file(p, config, requests) for p in paths]
+    # Interleave files over workers so that big files spread out.
+    chunks = [paths[i::workers] for i in range(workers)]
+    chunks = [c for c in chunks if c]
+    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+        results = list(pool.map(_analyze_chunk, [(c, config, requests) for c in chunks]))
+    by_path = {r.path: r for chunk in results for r in chunk}
+    return [by_path[p] for p in paths]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    try:
+        if args.explain:
+            rule = lookup(args.explain)
+            if rule is None:
+                known = ", ".join(sorted(REGISTRY))
+                raise UsageError(f"unknown rule {args.explain!r} (known: {known})")
+            out.write(explain(rule))
+            return EXIT_OK
+        config = resolve_config(args)
+        files, missing = collect(args.paths or ["."], config.exclude)
+    except (UsageError, ArchError, ConfigError) as err:
+        sys.stderr.write(f"tilelint: error: {err}\n")
+        return EXIT_USAGE
+    if missing:
+        for path, message in missing:
+            sys.stderr.write(f"tilelint: error: {path}: {message}\n")
+        return EXIT_USAGE
+    requests = tuple(args.instantiate)
+    try:
+        reports = run_analysis(files, config, requests, args.jobs)
+    except Exception as err:  # noqa: BLE001 - an internal failure is exit 2 with one line, not a traceback
+        sys.stderr.write(f"tilelint: internal error: {type(err).__name__}: {err}\n")
+        return EXIT_USAGE
+    rules = {code: rule for code, rule in REGISTRY.items()}
+    text = render(reports, args.format, rules=rules, tool_version=__version__, statistics=args.statistics)
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        return EXIT_OK
+    threshold = Severity.parse(args.fail_on)
+    failed = any(d.severity >= threshold for r in reports for d in r.diagnostics)
+    return EXIT_FOUND if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
