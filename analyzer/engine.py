@@ -8,8 +8,11 @@ does not stop the others.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import libcst as cst
 
 from .config import Config
 from .diagnostics import Diagnostic, Range, Severity
@@ -31,8 +34,9 @@ from .report import FileReport
 from .source import SourceFile, SourceSyntaxError
 from .values import UNKNOWN, FunctionValue
 
-MODULE_BUDGET = 300_000
+MODULE_BUDGET = 200_000
 DRIVER_BUDGET = 60_000
+HELPER_BUDGET = 4_000
 
 
 @dataclass
@@ -46,20 +50,32 @@ class ModuleAnalysis:
 
 
 class _ModuleRunner(Evaluator):
-    """Runs module-level code and drivers, recording every call of a kernel site."""
+    """Runs module-level code and drivers, recording every call of a kernel site.
 
-    def __init__(self) -> None:
+    Only code that can reach a kernel site is followed in full: loops and
+    expression statements whose text names no site (or no function that
+    calls one) are skipped, and other helpers run on a small budget. This
+    keeps reference implementations and benchmark loops from costing time.
+    """
+
+    def __init__(self, source: SourceFile) -> None:
         super().__init__(MODULE_BUDGET)
+        self.source = source
         self.sites: dict[str, Site] = {}
         self.calls: list[CallSite] = []
         self.functions: list[FunctionValue] = []
         self.module_scope = Scope()
         self.hooks = Hooks(on_def=self._on_def, on_site_call=self._on_site_call)
+        self.reach: set[str] = set()
+        self.pattern: re.Pattern[str] | None = None
+        self.driver_mode = False
+        self.executed: set[int] = set()
 
     def _on_def(self, func: FunctionValue, scope: Scope) -> None:
         if scope is not self.module_scope:
             return
-        site = classify(func, self, scope)
+        text = self.source.text_of(func.node) or ""
+        site = classify(func, self, scope) if ("prim_func" in text or "Kernel" in text) else None
         if site is not None:
             self.sites[site.name] = site
             self.hooks.site_names = frozenset(self.sites)
@@ -71,24 +87,91 @@ class _ModuleRunner(Evaluator):
             self.calls.append(call)
         return UNKNOWN
 
-    def run_module(self, source: SourceFile) -> None:
-        for stmt in source.module.body:
-            try:
-                self.stmt(stmt, self.module_scope)
-            except (Return, LoopControl):
-                pass
-            except BudgetExceeded:
+    # -- what can reach a site -------------------------------------------------
+    def _compute_reach(self) -> None:
+        reach = set(self.sites)
+        texts = {f.node.name.value: self.source.text_of(f.node) or "" for f in self.functions}
+        changed = True
+        while changed and reach:
+            changed = False
+            pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(reach))) + r")\b")
+            for name, text in texts.items():
+                if name not in reach and pattern.search(text):
+                    reach.add(name)
+                    changed = True
+        self.reach = reach
+        self.pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(reach))) + r")\b") if reach else None
+
+    def _relevant(self, stmt: cst.CSTNode) -> bool:
+        if self.pattern is None:
+            return False
+        text = self.source.text_of(stmt)
+        return text is None or self.pattern.search(text) is not None
+
+    # -- driver-mode statement rules ----------------------------------------------
+    def stmt(self, stmt: cst.CSTNode, scope: Scope) -> None:
+        if self.driver_mode:
+            if isinstance(stmt, (cst.For, cst.While)) and not self._relevant(stmt):
+                self._forget_assignments(stmt, scope)
                 return
+        super().stmt(stmt, scope)
+
+    def _forget_assignments(self, stmt: cst.CSTNode, scope: Scope) -> None:
+        """Names a skipped loop assigns become unknown."""
+        for name in _assigned_names(stmt):
+            scope.set(name, UNKNOWN)
+
+    def call_function(self, func: FunctionValue, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if not self.driver_mode or func.node.name.value in self.reach:
+            self.executed.add(id(func.node))
+            return super().call_function(func, args, kwargs)
+        saved = self.budget
+        self.budget = min(self.budget, self.steps + HELPER_BUDGET)
+        try:
+            return super().call_function(func, args, kwargs)
+        except BudgetExceeded:
+            if self.steps > saved:
+                raise
+            return UNKNOWN
+        finally:
+            self.budget = saved
+
+    # -- phases --------------------------------------------------------------
+    def run_module(self) -> None:
+        deferred: list[cst.CSTNode] = []
+        for stmt in self.source.module.body:
+            if isinstance(stmt, (cst.If, cst.For, cst.While)) or (
+                isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Expr) for s in stmt.body)
+            ):
+                deferred.append(stmt)
+                continue
+            self._run_top(stmt)
+        if not self.sites:
+            return
+        self._compute_reach()
+        self.driver_mode = True
+        for stmt in deferred:
+            self._run_top(stmt)
+
+    def _run_top(self, stmt: cst.CSTNode) -> None:
+        try:
+            self.stmt(stmt, self.module_scope)
+        except (Return, LoopControl):
+            pass
+        except BudgetExceeded:
+            self.steps = 0
 
     def run_drivers(self) -> None:
-        """Run every plain module-level function once with its defaults (main() drivers)."""
+        """Run each plain function that can reach a site once, with its defaults (main() drivers)."""
         for func in self.functions:
-            if func.is_macro or func.decorators:
+            name = func.node.name.value
+            if name not in self.reach or id(func.node) in self.executed or func.is_macro or func.decorators:
                 continue
             self.steps = 0
             self.budget = DRIVER_BUDGET
             scope = Scope(func.closure)
             bind_params(func, [], {}, scope, self)
+            self.executed.add(id(func.node))
             try:
                 self.depth = 1
                 self.run_block(func.node.body, scope)
@@ -98,14 +181,49 @@ class _ModuleRunner(Evaluator):
                 self.depth = 0
 
 
+def _assigned_names(stmt: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    def targets(node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            names.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for el in node.elements:
+                targets(el.value)
+
+    def visit(node: cst.CSTNode) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        targets(t.target)
+                elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+                    targets(small.target)
+            return
+        if isinstance(node, (cst.For,)):
+            targets(node.target)
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(node, attr, None)
+            if isinstance(child, (cst.IndentedBlock, cst.Else, cst.Finally)):
+                block = child.body if isinstance(child, (cst.Else, cst.Finally)) else child
+                inner = block.body if isinstance(block, cst.IndentedBlock) else []
+                for s in inner:
+                    visit(s)
+            elif isinstance(child, cst.If):
+                visit(child)
+
+    visit(stmt)
+    return names
+
+
 def tl_diag(code: str, severity: Severity, message: str, rng: Range, kernel: str | None = None) -> Diagnostic:
     return Diagnostic(code, severity, message, rng, kernel=kernel)
 
 
 def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, ...] = ()) -> ModuleAnalysis:
     analysis = ModuleAnalysis(source)
-    runner = _ModuleRunner()
-    runner.run_module(source)
+    runner = _ModuleRunner(source)
+    runner.run_module()
     if not runner.sites:
         return analysis
     runner.run_drivers()

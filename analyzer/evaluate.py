@@ -305,11 +305,18 @@ class Evaluator:
 
     # -- expressions ---------------------------------------------------------
     def expr(self, node: cst.BaseExpression, scope: Scope) -> Any:
-        self.tick()
-        method = getattr(self, "_e_" + type(node).__name__, None)
+        self.steps += 1
+        if self.steps > self.budget:
+            raise BudgetExceeded()
+        cls = type(self)
+        table = _DISPATCH.get(cls)
+        if table is None:
+            table = _DISPATCH[cls] = {}
+        kind = type(node)
+        method = table.get(kind)
         if method is None:
-            return UNKNOWN
-        return method(node, scope)
+            method = table[kind] = getattr(cls, "_e_" + kind.__name__, _no_method)
+        return method(self, node, scope)
 
     def _e_Integer(self, node: cst.Integer, scope: Scope) -> Any:
         try:
@@ -1015,6 +1022,13 @@ class Evaluator:
             self.run_block(node.orelse.body, scope)
         if node.finalbody is not None:
             self.run_block(node.finalbody.body, scope)
+
+
+_DISPATCH: dict[type, dict[type, Callable[..., Any]]] = {}
+
+
+def _no_method(self: Any, node: Any, scope: Any) -> Any:
+    return UNKNOWN
 
 
 class _Iter:

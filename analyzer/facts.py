@@ -54,7 +54,7 @@ def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config:
                 "dtype": str(b.dtype) if b.dtype is not None else None,
                 "bytes": b.bytes,
                 "versions": versions.get(id(b), 1),
-                "line": b.span.range.start.line,
+                "line": b.span.line,
             }
         )
     per_arch: dict[str, Any] = {}
@@ -76,7 +76,7 @@ def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config:
         "name": model.name,
         "site": model.site,
         "style": model.style,
-        "line": model.span.range.start.line,
+        "line": model.span.line,
         "instantiation": instantiation,
         "instantiation_source": model.instantiation_source,
         "unbound": list(model.unbound),

@@ -110,6 +110,8 @@ def binding_from_call(site: Site, args: list[Any], kwargs: dict[str, Any]) -> di
         if known(value):
             out[name] = value
     for name, value in kwargs.items():
+        if name == "**":
+            continue  # `**config` whose contents are unknown: those parameters stay unbound
         if name in names or site.style == "eager" or p.star_kwarg is not None:
             if known(value):
                 out[name] = value

@@ -124,6 +124,9 @@ class LoopSpec:
     stage: tuple[int, ...] | None = None
 
 
+_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
 def _literal(text: str | None) -> Any:
     if text is None:
         return UNKNOWN
@@ -131,6 +134,15 @@ def _literal(text: str | None) -> Any:
         return pyast.literal_eval(text)
     except (ValueError, SyntaxError):
         return UNKNOWN
+
+
+def defaults_of(entry: Any) -> dict[str, Any]:
+    """Parameter defaults of a catalog entry as values (parsed once per entry)."""
+    cached = _DEFAULTS.get(entry.name)
+    if cached is None:
+        cached = {p.name: _literal(p.default) for p in entry.params if p.default is not None}
+        _DEFAULTS[entry.name] = cached
+    return cached
 
 
 def operand_buffer(value: Any) -> Buffer | None:
@@ -195,9 +207,11 @@ class KernelInterpreter(Evaluator):
         self.incomplete: list[str] = []
         self.const_names: dict[str, Any] = {}
         self.call_node: cst.Call | None = None
+        self.current_func: FunctionValue | None = None
+        self.kernel_index = 0
 
     def span(self, node: cst.CSTNode | None) -> Span:
-        return Span(self.source.locator.range, node, self.stmt_node)
+        return Span(self.source.locator, node, self.stmt_node)
 
     # -- entry points --------------------------------------------------------
     def run(self, module_scope: Scope) -> list[KernelModel]:
@@ -208,10 +222,17 @@ class KernelInterpreter(Evaluator):
                 from .evaluate import bind_params
 
                 bind_params(site.func, [], dict(self.binding), scope, self)
+                returned: Any = UNKNOWN
                 try:
                     self.run_block(site.node.body, scope)
-                except (Return, LoopControl):
+                except Return as ret:
+                    returned = ret.value
+                except LoopControl:
                     pass
+                if isinstance(returned, FunctionValue):
+                    # Only the prim_func the factory returns is compiled.
+                    chosen = [m for m in self.models if m.func_node is returned.node]
+                    self.models = chosen or self.models
             elif site.style == "prim_func":
                 self.kernel_function(site.func, module_scope)
             else:
@@ -238,7 +259,8 @@ class KernelInterpreter(Evaluator):
 
     def _save(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("buffers", "launch", "body", "frames", "stmt_node", "touched",
-                                              "in_kernel", "incomplete", "const_names", "call_node")}
+                                              "in_kernel", "incomplete", "const_names", "call_node",
+                                              "current_func", "kernel_index")}
 
     def _restore(self, saved: dict[str, Any]) -> None:
         for k, v in saved.items():
@@ -248,12 +270,14 @@ class KernelInterpreter(Evaluator):
         """Interpret one kernel function (a prim_func, or an eager jit body)."""
         scope = Scope(func.closure if func.closure is not None else outer)
         self._reset_kernel()
+        self.current_func = func
         node = func.node
         if eager:
             from .evaluate import bind_params
 
             bind_params(func, [], dict(self.binding), scope, self)
         else:
+            self.stmt_node = node
             for param in list(node.params.params) + list(node.params.kwonly_params):
                 self._param(param, scope)
         self.stmt_node = node
@@ -269,7 +293,6 @@ class KernelInterpreter(Evaluator):
         if param.annotation is None:
             scope.set(name, Sym(name, frozenset({name})))
             return
-        self.stmt_node = None
         spec = self.expr(param.annotation.annotation, scope)
         if isinstance(spec, TensorSpec):
             buf = Buffer(name, spec.scope, spec.shape, as_dtype(spec.dtype), self.span(param.name), is_param=True)
@@ -293,10 +316,12 @@ class KernelInterpreter(Evaluator):
                 for n in d.free
             }
         )
+        name = func.node.name.value
         model = KernelModel(
-            name=func.node.name.value,
+            func_node=func.node,
+            name=name if self.kernel_index == 0 else f"{name}_{self.kernel_index}",
             site=site.name,
-            span=Span(self.source.locator.range, func.node.name, func.node),
+            span=Span(self.source.locator, func.node.name, func.node),
             launch=self.launch,
             buffers=self.buffers,
             body=self.body or [],
@@ -365,9 +390,13 @@ class KernelInterpreter(Evaluator):
         call = item.item
         if not isinstance(call, cst.Call) or t_name(self.expr(call.func, scope)) not in KERNEL_LAUNCHERS:
             return False
-        if self.body is not None:
-            self.incomplete.append("a second T.Kernel in the same function is not analysed")
-            return True
+        if self.body is not None and self.current_func is not None:
+            # Several T.Kernel blocks in one function are several device kernels.
+            self._finish(self.current_func)
+            self.buffers = [b for b in self.buffers if b.is_param]
+            self.body = None
+            self.launch = None
+            self.kernel_index += 1
         args, kwargs = self.call_args(call, scope)
         grid = tuple(a for a in args)
         threads = kwargs.get("threads")
@@ -569,6 +598,11 @@ class KernelInterpreter(Evaluator):
         Evaluator.assign(self, target, value, scope)
         return []
 
+    def assign(self, target: cst.BaseExpression, value: Any, scope: Scope) -> None:
+        if isinstance(value, Buffer) and value.name == "" and isinstance(target, cst.Name):
+            value.name = target.value
+        super().assign(target, value, scope)
+
     # -- expressions ----------------------------------------------------------------
     def _e_Name(self, node: cst.Name, scope: Scope) -> Any:
         value = self.lookup(node.value, scope)
@@ -667,7 +701,7 @@ class KernelInterpreter(Evaluator):
         mapping = catalog.bind(entry, args, kwargs)
         if isinstance(mapping, str):
             return None
-        full = {p.name: _literal(p.default) for p in entry.params if p.default is not None}
+        full = dict(defaults_of(entry))
         full.update(mapping)
         return full
 
@@ -677,15 +711,11 @@ class KernelInterpreter(Evaluator):
         if name == "alloc_var":
             dtype = as_dtype(bound.get("dtype"))
             scope_name = bound.get("scope", "local.var")
-            extra = bound.get("args") or ()
             init = bound.get("init")
-            for item in extra:
-                if isinstance(item, str) and as_dtype(item) is None and "." in item or item in ("local", "local.var"):
-                    scope_name = item
-                elif init is None:
-                    init = item
-            buf = Buffer("", scope_name if isinstance(scope_name, str) else "local.var", (1,), dtype,
-                         self.span(node), init=init)
+            if not isinstance(scope_name, str):
+                # 0.1.15 also takes the initial value positionally: alloc_var(dtype, init)
+                init, scope_name = scope_name, "local.var"
+            buf = Buffer("", scope_name, (1,), dtype, self.span(node), init=init)
         elif name in ("alloc_barrier", "alloc_cluster_barrier"):
             count = bound.get("arrive_count", args[0] if args else None)
             n = len(count) if isinstance(count, (list, tuple)) else 1
@@ -765,7 +795,7 @@ class KernelInterpreter(Evaluator):
         if isinstance(mapping, str):
             mapping = {}
         params = [p.name for p in entry.params]
-        full = {p.name: _literal(p.default) for p in entry.params if p.default is not None}
+        full = dict(defaults_of(entry))
         full.update(mapping)
         write_names = {params[i] for i in entry.writes if i < len(params)}
         read_names = {params[i] for i in entry.reads if i < len(params)}

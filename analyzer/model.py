@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Iterator, Union
 
 import libcst as cst
 
@@ -31,11 +31,10 @@ BARRIER = "shared.barrier"
 class Span:
     """A lazily located source range (positions cost a little; most are never shown)."""
 
-    __slots__ = ("_resolve", "node", "stmt", "_range")
+    __slots__ = ("_locator", "node", "stmt", "_range")
 
-    def __init__(self, resolve: Callable[[cst.CSTNode, cst.CSTNode | None], Range] | None,
-                 node: cst.CSTNode | None, stmt: cst.CSTNode | None):
-        self._resolve = resolve
+    def __init__(self, locator: Any, node: cst.CSTNode | None, stmt: cst.CSTNode | None):
+        self._locator = locator  # analyzer.source.Locator
         self.node = node
         self.stmt = stmt
         self._range: Range | None = None
@@ -49,11 +48,20 @@ class Span:
     @property
     def range(self) -> Range:
         if self._range is None:
-            if self._resolve is None or self.node is None:
+            if self._locator is None or self.node is None:
                 self._range = Range.point(0, 0)
             else:
-                self._range = self._resolve(self.node, self.stmt)
+                self._range = self._locator.range(self.node, self.stmt)
         return self._range
+
+    @property
+    def line(self) -> int:
+        """0-based line of the enclosing statement's start: cheap, no columns computed."""
+        if self._range is None and self._locator is not None and self.stmt is not None:
+            line = self._locator.line_of(self.stmt)
+            if line is not None:
+                return line
+        return self.range.start.line
 
 
 @dataclass(eq=False)
@@ -184,6 +192,7 @@ class Launch:
 class KernelModel:
     """One kernel at one instantiation."""
 
+    func_node: cst.FunctionDef  # the kernel function (several T.Kernel blocks share it)
     name: str  # the kernel function's name (often "main")
     site: str  # the function that makes it (factory or the kernel itself)
     span: Span  # the kernel function's name

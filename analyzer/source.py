@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from .diagnostics import Range
 
@@ -107,6 +108,7 @@ class Locator:
         self._module = module
         self._tree = tree
         self._lines: dict[int, tuple[int, str]] | None = None  # id(stmt) -> (1-based line, indent)
+        self._ends: dict[int, int] = {}  # id(stmt) -> 1-based last line
         self._cache: dict[int, dict[cst.CSTNode, CodeRange]] = {}
         self._full: dict[cst.CSTNode, CodeRange] | None = None
 
@@ -127,11 +129,13 @@ class Locator:
         for stmt in stmts:
             if isinstance(stmt, cst.SimpleStatementLine):
                 table[id(stmt)] = (nodes[i].lineno, indent)
+                self._ends[id(stmt)] = nodes[i + len(stmt.body) - 1].end_lineno
                 i += len(stmt.body)
                 continue
             node = nodes[i]
             i += 1
             table[id(stmt)] = (node.lineno, indent)
+            self._ends[id(stmt)] = node.end_lineno
             self._pair_compound(stmt, node, indent, table)
         if i != len(nodes):
             raise IndexError("statement count mismatch")
@@ -182,33 +186,40 @@ class Locator:
             self._full = self._full or self._full_positions()
             return self._full
         shown = _header_only(stmt)
-        body: list[cst.BaseStatement]
-        if indent:
-            body = [
-                cst.If(
-                    test=cst.Name("True"),
-                    body=cst.IndentedBlock(body=[shown], indent=indent),
-                )
-            ]
-        else:
-            body = [shown]
-        wrapper_module = cst.Module(
-            body=body,
+        sink = _PositionSink()
+        state = PositionProvidingCodegenState(
             default_indent=self._module.default_indent,
             default_newline=self._module.default_newline,
+            provider=sink,  # type: ignore[arg-type]
         )
-        positions = MetadataWrapper(wrapper_module, unsafe_skip_copy=True).resolve(PositionProvider)
-        start = positions[shown].start.line
+        if indent:
+            state.indent_tokens = [indent]
+        shown._codegen(state)
+        table = sink._computed
+        start = table[shown].start.line
         shift = line - start
-        table = {
-            node: CodeRange(
-                (rng.start.line + shift, rng.start.column), (rng.end.line + shift, rng.end.column)
-            )
-            for node, rng in positions.items()
-        }
+        if shift:
+            table = {
+                node: CodeRange(
+                    (rng.start.line + shift, rng.start.column), (rng.end.line + shift, rng.end.column)
+                )
+                for node, rng in table.items()
+            }
         table[stmt] = table[shown]
         self._cache[id(stmt)] = table
         return table
+
+    def lines_of(self, stmt: cst.CSTNode) -> tuple[int, int] | None:
+        """1-based first and last line of a statement (decorators excluded)."""
+        entry = self._index().get(id(stmt))
+        if entry is None:
+            return None
+        return entry[0], self._ends.get(id(stmt), entry[0])
+
+    def line_of(self, stmt: cst.CSTNode) -> int | None:
+        """0-based first line of a statement, without computing any column."""
+        entry = self._index().get(id(stmt))
+        return entry[0] - 1 if entry is not None else None
 
     def range(self, node: cst.CSTNode, stmt: cst.CSTNode | None) -> Range:
         """0-based range of `node`, which lies inside statement `stmt`."""
@@ -220,6 +231,13 @@ class Locator:
         if rng is None:
             return Range.point(0, 0)
         return Range.of(rng.start.line - 1, rng.start.column, rng.end.line - 1, rng.end.column)
+
+
+class _PositionSink:
+    """Stands in for a metadata provider: collects what the codegen state records."""
+
+    def __init__(self) -> None:
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
 
 
 _PASS_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
@@ -245,6 +263,16 @@ class SourceFile:
     module: cst.Module
     locator: Locator
     directives: Directives
+    _lines: list[str] | None = None
+
+    def text_of(self, stmt: cst.CSTNode) -> str | None:
+        """The source lines of a statement, cheaply (no code generation)."""
+        span = self.locator.lines_of(stmt)
+        if span is None:
+            return None
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return "\n".join(self._lines[span[0] - 1 : span[1]])
 
     @classmethod
     def from_text(cls, text: str, path: str) -> "SourceFile":

@@ -1,0 +1,48 @@
+# expect: TL101
+"""A fp16 GEMM with 128x128x64 tiles and a four-stage pipeline (eager style).
+
+Defect: 4 x (128x64 + 64x128) x 2 B = 128 KiB of dynamic shared memory. That fits
+an A100 (sm_80, 163 KiB) and an H100 (sm_90, 227 KiB) but not the 99 KiB that
+sm_86 / sm_89 GPUs (RTX 30/40, A10, L4) allow per block, so the launch fails
+there. num_stages=2 (64 KiB) fits everywhere.
+"""
+
+import tilelang
+import tilelang.language as T
+
+
+@tilelang.jit
+def matmul(A, B, block_M: int, block_N: int, block_K: int, num_stages: int, threads: int = 128):
+    M, N, K = T.const("M, N, K")
+    A: T.Tensor((M, K), T.float16)
+    B: T.Tensor((K, N), T.float16)
+    C = T.empty((M, N), T.float16)
+
+    with T.Kernel(T.ceildiv(N, block_N), T.ceildiv(M, block_M), threads=threads) as (bx, by):
+        A_shared = T.alloc_shared((block_M, block_K), T.float16)
+        B_shared = T.alloc_shared((block_K, block_N), T.float16)
+        acc = T.alloc_fragment((block_M, block_N), T.float32)
+
+        T.clear(acc)
+        for ko in T.Pipelined(T.ceildiv(K, block_K), num_stages=num_stages):
+            T.copy(A[by * block_M, ko * block_K], A_shared)
+            T.copy(B[ko * block_K, bx * block_N], B_shared)
+            T.gemm(A_shared, B_shared, acc)
+        T.copy(acc, C[by * block_M, bx * block_N])
+
+    return C
+
+
+def main():
+    import torch
+
+    if not torch.cuda.is_available():
+        return
+    kernel = matmul.compile(M=4096, N=4096, K=4096, block_M=128, block_N=128, block_K=64, num_stages=4)
+    a = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    b = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    torch.testing.assert_close(kernel(a, b), a @ b, rtol=1e-2, atol=1e-2)
+
+
+if __name__ == "__main__":
+    main()
