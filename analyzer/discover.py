@@ -41,6 +41,7 @@ class Site:
     autotune_configs: Any = None  # list of dicts, a FunctionValue, or Unknown
     pass_configs: dict[str, Any] = field(default_factory=dict)
     kernel_defs: list[cst.FunctionDef] = field(default_factory=list)
+    tensor_params: frozenset[str] = frozenset()  # eager style: parameters declared `A: T.Tensor(...)`
 
     @property
     def node(self) -> cst.FunctionDef:
@@ -135,7 +136,21 @@ def classify(func: FunctionValue, ev: Evaluator, scope: Scope) -> Site | None:
         return Site(node.name.value, "factory", func, jit, configs, pass_configs, inner)
     if any(is_kernel_with(s, ev, scope) for s in _statements(node.body)):
         if jit or configs is not None:
-            return Site(node.name.value, "eager", func, jit, configs, pass_configs, [node])
+            return Site(node.name.value, "eager", func, jit, configs, pass_configs, [node], _tensor_params(node))
     return None
+
+
+def _tensor_params(node: cst.FunctionDef) -> frozenset[str]:
+    names: set[str] = set()
+    for stmt in _statements(node.body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.AnnAssign) and small.value is None and isinstance(small.target, cst.Name):
+                ann = small.annotation.annotation
+                head = ann.func if isinstance(ann, cst.Call) else ann.value if isinstance(ann, cst.Subscript) else ann
+                if isinstance(head, cst.Attribute) and head.attr.value.endswith(("Tensor", "Buffer")):
+                    names.add(small.target.value)
+    return frozenset(names)
 
 

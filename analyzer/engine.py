@@ -123,7 +123,8 @@ class _ModuleRunner(Evaluator):
 
     def call_function(self, func: FunctionValue, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if not self.driver_mode or func.node.name.value in self.reach:
-            self.executed.add(id(func.node))
+            if not args and not kwargs:
+                self.executed.add(id(func.node))  # run_drivers need not run it again with its defaults
             return super().call_function(func, args, kwargs)
         saved = self.budget
         self.budget = min(self.budget, self.steps + HELPER_BUDGET)

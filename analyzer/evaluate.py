@@ -631,8 +631,9 @@ class Evaluator:
             if arg.keyword is not None:
                 kwargs[arg.keyword.value] = value
             elif arg.star == "*":
-                if isinstance(value, (list, tuple)):
-                    args.extend(value)
+                items = self.iterate(value) if not isinstance(value, (Unknown, Sym)) else None
+                if items is not None:
+                    args.extend(items)
                 else:
                     args.append(_Spread(value))
             elif arg.star == "**":

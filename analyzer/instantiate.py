@@ -182,7 +182,7 @@ def instantiations(site: Site, requests: list[Request], calls: list[CallSite], e
 
 def _complete(site: Site, binding: dict[str, Any], names: list[str]) -> bool:
     defaults = site.func.defaults
-    return all(n in binding or n in defaults for n in names if not isinstance(binding.get(n), TensorValue))
+    return all(n in binding or n in defaults or n in site.tensor_params for n in names)
 
 
 def _dedupe(items: list[Instantiation]) -> list[Instantiation]:

@@ -109,8 +109,8 @@ class ModuleRef:
 class FunctionValue:
     """A `def` seen by the interpreter, with the scope it closes over."""
 
-    node: cst.FunctionDef
-    closure: Any  # analyzer.evaluate.Scope
+    node: cst.FunctionDef = field(repr=False)
+    closure: Any = field(repr=False)  # analyzer.evaluate.Scope
     qualname: str
     decorators: tuple[Any, ...] = ()
     is_macro: bool = False
