@@ -35,6 +35,7 @@ from .model import (
     accesses,
     walk,
 )
+from .tile_ops import gemm_operands, uses_wgmma
 from .values import as_int
 
 DEFAULT_ALIGN = 16
@@ -347,6 +348,16 @@ def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[B
     for b in arena:
         if id(b) in ver.tma_loaded:
             align[id(b)] = max(align[id(b)], _swizzle_align(b))
+    threads = model.launch.thread_count if model.launch else None
+    no_wgmma = bool(model.pass_configs.get("tl.disable_wgmma"))
+    for s in walk(model.body):
+        if isinstance(s, Op) and uses_wgmma(s, threads, arch.name, no_wgmma):
+            g = gemm_operands(s)
+            assert g is not None
+            for buf in (g.a, g.b):
+                # a wgmma shared-memory descriptor wants 1024 B unless a TMA copy already set it
+                if id(buf) in align and id(buf) not in ver.tma_loaded:
+                    align[id(buf)] = max(align[id(buf)], 1024)
     for s in walk(model.body):
         if isinstance(s, Op) and tma_store_eligible(s):
             src, _ = _copy_operands(s)

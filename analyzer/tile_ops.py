@@ -1,0 +1,80 @@
+"""Facts about individual tile ops that several stages need (gemm operands, instruction choice)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .model import FRAGMENT, SHARED, SHARED_DYN, Buffer, Op
+from .values import as_int
+
+
+@dataclass(frozen=True)
+class GemmOperands:
+    a: Buffer
+    b: Buffer
+    c: Buffer
+    transpose_a: bool
+    transpose_b: bool
+    m: int | None
+    n: int | None
+    k: int | None
+
+
+def _operand(value: Any) -> Buffer | None:
+    buf = getattr(value, "buffer", value)
+    return buf if isinstance(buf, Buffer) else None
+
+
+def gemm_operands(op: Op) -> GemmOperands | None:
+    if op.kind != "gemm":
+        return None
+    a, b, c = (_operand(op.args.get(k)) for k in ("A", "B", "C"))
+    if a is None or b is None or c is None:
+        return None
+    ta = op.args.get("transpose_A") is True
+    tb = op.args.get("transpose_B") is True
+    m = as_int(c.shape[0]) if len(c.shape) >= 2 else None
+    n = as_int(c.shape[-1]) if c.shape else None
+    k = None
+    if len(a.shape) >= 2:
+        k = as_int(a.shape[-2] if ta else a.shape[-1])
+    return GemmOperands(a, b, c, ta, tb, m, n, k)
+
+
+def _is_shared(buf: Buffer) -> bool:
+    return buf.scope in (SHARED_DYN, SHARED)
+
+
+def wgmma_dtypes_ok(g: GemmOperands) -> bool:
+    """The A/B/C dtype combinations (and K multiples) Hopper's wgmma accepts."""
+    if g.a.dtype is None or g.b.dtype is None or g.c.dtype is None or g.k is None:
+        return False
+    a, b, c = g.a.dtype.name, g.b.dtype.name, g.c.dtype.name
+    fp8 = lambda t: t.startswith("float8")  # noqa: E731
+    k_major = (not g.transpose_a) and g.transpose_b
+    if c == "float16":
+        if a == b == "float16":
+            return g.k % 16 == 0
+        return fp8(a) and fp8(b) and k_major and g.k % 32 == 0
+    if c == "float32":
+        if a == b == "float16" or a == b == "bfloat16":
+            return g.k % 16 == 0
+        if a == b == "tfloat32":
+            return k_major and g.k % 8 == 0
+        return fp8(a) and fp8(b) and k_major and g.k % 32 == 0
+    if c == "int32":
+        return a in ("int8", "uint8") and b in ("int8", "uint8") and k_major and g.k % 32 == 0
+    return False
+
+
+def uses_wgmma(op: Op, threads: int | None, arch: str, disabled: bool = False) -> bool:
+    """Whether TileLang lowers this gemm to Hopper wgmma (shared B, M >= 64, whole warpgroups)."""
+    if disabled or arch not in ("sm_90", "sm_90a"):
+        return False
+    g = gemm_operands(op)
+    if g is None or threads is None or g.m is None:
+        return False
+    if not _is_shared(g.b) or g.c.scope != FRAGMENT:
+        return False
+    return g.m >= 64 and (threads // 32) % 4 == 0 and wgmma_dtypes_ok(g)
