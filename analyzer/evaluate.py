@@ -334,11 +334,18 @@ class Evaluator:
         return UNKNOWN
 
     def _e_SimpleString(self, node: cst.SimpleString, scope: Scope) -> Any:
-        try:
-            value = node.evaluated_value
-        except Exception:
-            return UNKNOWN
-        return value if isinstance(value, str) else UNKNOWN
+        raw = node.value
+        value = _STRINGS.get(raw, _MISSING)
+        if value is _MISSING:
+            try:
+                value = node.evaluated_value
+            except Exception:
+                value = UNKNOWN
+            if not isinstance(value, str):
+                value = UNKNOWN
+            if len(_STRINGS) < 4096:
+                _STRINGS[raw] = value
+        return value
 
     def _e_ConcatenatedString(self, node: cst.ConcatenatedString, scope: Scope) -> Any:
         left = self.expr(node.left, scope)
@@ -1026,6 +1033,7 @@ class Evaluator:
 
 
 _DISPATCH: dict[type, dict[type, Callable[..., Any]]] = {}
+_STRINGS: dict[str, Any] = {}  # string literal source -> value
 
 
 def _no_method(self: Any, node: Any, scope: Any) -> Any:

@@ -207,6 +207,8 @@ class KernelModel:
     notes: list[str] = field(default_factory=list)
     # set when the body could not be followed completely (the model may miss statements)
     incomplete: list[str] = field(default_factory=list)
+    # derived data later stages compute once per model (see shared_memory.model_index)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared_buffers(self) -> list[Buffer]:
         return [b for b in self.buffers if b.is_shared]

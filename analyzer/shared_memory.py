@@ -350,16 +350,17 @@ def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[B
             align[id(b)] = max(align[id(b)], _swizzle_align(b))
     threads = model.launch.thread_count if model.launch else None
     no_wgmma = bool(model.pass_configs.get("tl.disable_wgmma"))
-    for s in walk(model.body):
-        if isinstance(s, Op) and uses_wgmma(s, threads, arch.name, no_wgmma):
+    ops = [s for _, s in model_index(model).ops]
+    for s in ops:
+        if uses_wgmma(s, threads, arch.name, no_wgmma):
             g = gemm_operands(s)
             assert g is not None
             for buf in (g.a, g.b):
                 # a wgmma shared-memory descriptor wants 1024 B unless a TMA copy already set it
                 if id(buf) in align and id(buf) not in ver.tma_loaded:
                     align[id(buf)] = max(align[id(buf)], 1024)
-    for s in walk(model.body):
-        if isinstance(s, Op) and tma_store_eligible(s):
+    for s in ops:
+        if tma_store_eligible(s):
             src, _ = _copy_operands(s)
             if src is not None and id(src) in align:
                 one_d = len(src.shape) == 1
@@ -497,10 +498,39 @@ def _sequential_by_name(items: list[Placement]) -> int:
 # ---------------------------------------------------------------------------
 
 
+@dataclass
+class ModelIndex:
+    """What every arch's plan needs from a model, computed once."""
+
+    used: set[int]
+    first: dict[int, int]
+    last: dict[int, int]
+    ops: list[tuple[int, Op]]  # (top-level statement index, op), depth first
+
+
+def model_index(model: KernelModel) -> ModelIndex:
+    index = model.cache.get("smem")
+    if index is None:
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        ops: list[tuple[int, Op]] = []
+        for i, stmt in enumerate(model.body):
+            for s in walk([stmt]):
+                if isinstance(s, Op):
+                    ops.append((i, s))
+                    for a in s.accesses:
+                        first.setdefault(id(a.buffer), i)
+                        last[id(a.buffer)] = i
+        index = ModelIndex(set(first), first, last, ops)
+        model.cache["smem"] = index
+    return index
+
+
 def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     arch = ARCHES[arch_name]
     plan = SharedMemoryPlan(arch_name, arch.shared_per_block, None, None)
-    used = {id(a.buffer) for s in model.body for a in accesses(s)}
+    index = model_index(model)
+    used = index.used
     arena = [b for b in model.buffers if b.scope == SHARED_DYN and id(b) in used]
     static = [b for b in model.buffers if b.scope == SHARED and id(b) in used]
     plan.static_buffers = static
@@ -522,13 +552,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     plan.threads = threads
     align = plan_alignment(model, arch, ver, arena)
 
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for i, stmt in enumerate(model.body):
-        for a in accesses(stmt):
-            first.setdefault(id(a.buffer), i)
-            last[id(a.buffer)] = i
-
+    first, last = index.first, index.last
     items: list[Placement] = []
     for b in arena:
         v = ver.versions.get(id(b), 1)
@@ -537,14 +561,13 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
                       reason=ver.reasons.get(id(b), ""))
         )
     if threads is not None:
-        for i, stmt in enumerate(model.body):
-            for s in walk([stmt]):
-                if isinstance(s, Op) and s.kind == "reduce" and _needs_workspace(model, s, threads):
-                    out = next((a.buffer for a in s.accesses if a.write), None)
-                    dtype = out.dtype if out is not None and out.dtype is not None else None
-                    size = threads * (int(dtype.element_bytes) if dtype else 4)
-                    items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, i, i + 1,
-                                           reason=f"cross-warp {s.name} scratch ({threads} threads)"))
+        for i, s in index.ops:
+            if s.kind == "reduce" and _needs_workspace(model, s, threads):
+                out = next((a.buffer for a in s.accesses if a.write), None)
+                dtype = out.dtype if out is not None and out.dtype is not None else None
+                size = threads * (int(dtype.element_bytes) if dtype else 4)
+                items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, i, i + 1,
+                                       reason=f"cross-warp {s.name} scratch ({threads} threads)"))
     plan.placements = items
     if not items:
         plan.dynamic_bytes = 0

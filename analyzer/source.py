@@ -14,10 +14,11 @@ import ast
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .diagnostics import Range
 
@@ -109,8 +110,8 @@ class Locator:
         self._tree = tree
         self._lines: dict[int, tuple[int, str]] | None = None  # id(stmt) -> (1-based line, indent)
         self._ends: dict[int, int] = {}  # id(stmt) -> 1-based last line
-        self._cache: dict[int, dict[cst.CSTNode, CodeRange]] = {}
-        self._full: dict[cst.CSTNode, CodeRange] | None = None
+        self._cache: dict[int, dict[cst.CSTNode, tuple[int, int, int, int]]] = {}
+        self._full: dict[cst.CSTNode, tuple[int, int, int, int]] | None = None
 
     # statement table -------------------------------------------------
     def _index(self) -> dict[int, tuple[int, str]]:
@@ -120,7 +121,6 @@ class Locator:
                 self._pair(self._module.body, self._tree.body, "", table)
             except (IndexError, AttributeError, TypeError):
                 table = {}
-                self._full = self._full_positions()
             self._lines = table
         return self._lines
 
@@ -173,41 +173,33 @@ class Locator:
                 self._pair_block(case.body, ac.body, indent, table)
 
     # positions -------------------------------------------------------
-    def _full_positions(self) -> dict[cst.CSTNode, CodeRange]:
-        wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-        return dict(wrapper.resolve(PositionProvider))
-
-    def _statement_positions(self, stmt: cst.CSTNode) -> dict[cst.CSTNode, CodeRange]:
+    def _statement_positions(self, stmt: cst.CSTNode) -> dict[cst.CSTNode, tuple[int, int, int, int]]:
+        """Spans (1-based lines, 0-based code-point columns) of every node in `stmt`'s header."""
         cached = self._cache.get(id(stmt))
         if cached is not None:
             return cached
         line, indent = self._index().get(id(stmt), (None, ""))
         if line is None:
-            self._full = self._full or self._full_positions()
-            return self._full
+            return self._full_spans()
         shown = _header_only(stmt)
-        sink = _PositionSink()
-        state = PositionProvidingCodegenState(
-            default_indent=self._module.default_indent,
-            default_newline=self._module.default_newline,
-            provider=sink,  # type: ignore[arg-type]
-        )
-        if indent:
-            state.indent_tokens = [indent]
+        state = _PositionState(self._module.default_indent, self._module.default_newline, indent)
         shown._codegen(state)
-        table = sink._computed
-        start = table[shown].start.line
-        shift = line - start
+        spans = state.spans
+        shift = line - spans[shown][0]
         if shift:
-            table = {
-                node: CodeRange(
-                    (rng.start.line + shift, rng.start.column), (rng.end.line + shift, rng.end.column)
-                )
-                for node, rng in table.items()
+            spans = {n: (a + shift, b, c + shift, d) for n, (a, b, c, d) in spans.items()}
+        spans[stmt] = spans[shown]
+        self._cache[id(stmt)] = spans
+        return spans
+
+    def _full_spans(self) -> dict[cst.CSTNode, tuple[int, int, int, int]]:
+        if self._full is None:
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._full = {
+                n: (r.start.line, r.start.column, r.end.line, r.end.column)
+                for n, r in wrapper.resolve(PositionProvider).items()
             }
-        table[stmt] = table[shown]
-        self._cache[id(stmt)] = table
-        return table
+        return self._full
 
     def lines_of(self, stmt: cst.CSTNode) -> tuple[int, int] | None:
         """1-based first and last line of a statement (decorators excluded)."""
@@ -223,22 +215,78 @@ class Locator:
 
     def range(self, node: cst.CSTNode, stmt: cst.CSTNode | None) -> Range:
         """0-based range of `node`, which lies inside statement `stmt`."""
-        table = self._statement_positions(stmt) if stmt is not None else None
-        rng = table.get(node) if table is not None else None
-        if rng is None:
-            self._full = self._full or self._full_positions()
-            rng = self._full.get(node)
-        if rng is None:
+        spans = self._statement_positions(stmt) if stmt is not None else self._full_spans()
+        span = spans.get(node)
+        if span is None:
+            span = self._full_spans().get(node)
+        if span is None:
             return Range.point(0, 0)
-        return Range.of(rng.start.line - 1, rng.start.column, rng.end.line - 1, rng.end.column)
+        return Range.of(span[0] - 1, span[1], span[2] - 1, span[3])
 
 
-class _PositionSink:
-    """Stands in for a metadata provider: collects what the codegen state records."""
+class _Recorder:
+    """Context manager for one node's syntactic span (cheaper than libcst's generator-based one)."""
 
-    def __init__(self) -> None:
-        self._computed: dict[cst.CSTNode, CodeRange] = {}
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
 
+    def __init__(self, state: "_PositionState", node: cst.CSTNode, start_node: Any, end_node: Any):
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        st = self.state
+        start = st.spans[self.start_node][:2] if self.start_node is not None else self.start
+        end = st.spans[self.end_node][2:] if self.end_node is not None else (st.line, st.column)
+        st.spans[self.node] = (start[0], start[1], end[0], end[1])
+
+
+class _PositionState(CodegenState):
+    """Generates a statement's code while recording each node's span as plain tuples.
+
+    Same positions as libcst's PositionProvider (syntactic spans where a node
+    declares one, whitespace-inclusive otherwise), without its per-node
+    CodeRange objects and metadata machinery.
+    """
+
+    def __init__(self, default_indent: str, default_newline: str, indent: str) -> None:
+        super().__init__(default_indent=default_indent, default_newline=default_newline)
+        if indent:
+            self.indent_tokens.append(indent)
+        self.line = 1
+        self.column = 0
+        self.stack: list[tuple[int, int]] = []
+        self.spans: dict[cst.CSTNode, tuple[int, int, int, int]] = {}
+
+    def _advance(self, value: str) -> None:
+        if "\n" not in value and "\r" not in value:
+            self.column += len(value)
+            return
+        parts = _NEWLINES.split(value)
+        self.line += len(parts) - 1
+        self.column = len(parts[-1])
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self._advance(token)
+
+    def add_token(self, value: str) -> None:
+        self._advance(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.stack.pop()
+        if node not in self.spans:
+            self.spans[node] = (start[0], start[1], self.line, self.column)
+
+    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: Any = None, end_node: Any = None) -> Any:
+        return _Recorder(self, node, start_node, end_node)
+
+
+_NEWLINES = re.compile(r"\r\n?|\n")
 
 _PASS_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
 
