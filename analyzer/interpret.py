@@ -569,7 +569,10 @@ class KernelInterpreter(Evaluator):
     def _store_target(self, target: cst.BaseExpression, value: Any, scope: Scope,
                       augmented: bool = False) -> list[Access]:
         if isinstance(target, cst.Subscript):
-            base = self.expr(target.value, scope)
+            # the stored-to buffer is written, not read: look its name up without recording a use
+            base = self.lookup(target.value.value, scope) if isinstance(target.value, cst.Name) else self.expr(
+                target.value, scope
+            )
             if isinstance(base, Buffer):
                 index = [self.slice_element(el.slice, scope) for el in target.slice]
                 if augmented:
@@ -745,6 +748,12 @@ class KernelInterpreter(Evaluator):
         scope_name = kwargs.get("scope") if isinstance(kwargs.get("scope"), str) else _TENSOR_TYPES[name]
         if shape is None:
             return UNKNOWN
+        data = kwargs.get("data", args[2] if len(args) > 2 and name != "StridedTensor" else None)
+        if self.in_kernel or data is not None:
+            # `T.Tensor(shape, dtype, other.data)` in a kernel body is a view of an existing buffer
+            buf = Buffer("", scope_name, shape, as_dtype(dtype), self.span(self.call_node), is_param=True)
+            self.buffers.append(buf)
+            return buf
         return TensorSpec(shape, dtype, scope_name)
 
     def _empty(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

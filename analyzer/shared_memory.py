@@ -35,7 +35,7 @@ from .model import (
     accesses,
     walk,
 )
-from .tile_ops import gemm_operands, uses_wgmma
+from .tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
 from .values import as_int
 
 DEFAULT_ALIGN = 16
@@ -102,11 +102,41 @@ def _copy_operands(op: Op) -> tuple[Buffer | None, Buffer | None]:
     return src, dst
 
 
+_LOAD_OPS = ("copy", "async_copy", "tma_copy", "im2col", "c2d_im2col")
+
+
 def is_global_to_shared_copy(stmt: Stmt) -> bool:
-    if not isinstance(stmt, Op) or stmt.kind != "copy" or stmt.name not in ("copy", "async_copy", "tma_copy"):
+    if not isinstance(stmt, Op) or stmt.kind != "copy" or stmt.name not in _LOAD_OPS:
         return False
     src, dst = _copy_operands(stmt)
     return src is not None and dst is not None and src.scope == GLOBAL and _is_shared(dst)
+
+
+def is_copy_loop(stmt: Stmt) -> bool:
+    """A `T.Parallel` loop that only moves global data into shared memory (a gather, say)."""
+    if not isinstance(stmt, Loop) or stmt.kind != "parallel":
+        return False
+    wrote = False
+    for s in walk(stmt.body):
+        if isinstance(s, Loop):
+            if s.kind not in ("parallel", "vectorized"):
+                return False
+            continue
+        if not isinstance(s, Op) or s.kind != "store":
+            return False
+        for a in s.accesses:
+            if a.write:
+                if not _is_shared(a.buffer):
+                    return False
+                wrote = True
+            elif a.buffer.scope != GLOBAL:
+                return False
+    return wrote
+
+
+def is_producer(stmt: Stmt) -> bool:
+    """A statement the pipeline planner treats as a copy stage."""
+    return is_global_to_shared_copy(stmt) or is_copy_loop(stmt)
 
 
 def _innermost_bytes(buf: Buffer) -> int | None:
@@ -128,6 +158,8 @@ def tma_eligible(op: Op) -> bool:
         return False
     if op.args.get("disable_tma") is True:
         return False
+    if op.name in ("im2col", "c2d_im2col"):
+        return True  # lowered to the TMA im2col load on Hopper
     inner = _innermost_bytes(dst)
     return inner is not None and inner >= 16 and inner % 16 == 0
 
@@ -182,7 +214,7 @@ def software_pipeline_versions(loop: Loop) -> dict[int, int]:
         stage = list(loop.stage)
         order = list(loop.order)
     else:
-        copy_stage = [is_global_to_shared_copy(s) for s in stmts]
+        copy_stage = [is_producer(s) for s in stmts]
         last_use: dict[int, int] = {}
         for i in range(n):
             if not copy_stage[i]:
@@ -271,19 +303,20 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
             # The rewriter does not fire: TileLang strips every num_stages.
             return _Versions({}, {}, False, None, set())
         S = chosen.num_stages
-        written = {id(a.buffer): a.buffer for i in producers for a in body[i].accesses if a.write}
+        producers += [i for i, s in enumerate(body) if is_copy_loop(s)]
+        written = {id(a.buffer): a.buffer for i in producers for a in accesses(body[i]) if a.write}
         for b, buf in written.items():
             readers = [j for j, s in enumerate(body) if j not in producers and b in _bufs(s, False)]
             if readers:
                 versions[b] = S
-                reasons[b] = f"num_stages={S} (TMA producer, warp specialized)"
-            tma_loaded.add(b)
+                reasons[b] = f"num_stages={S} (producer warp group, warp specialized)"
+            if any(isinstance(body[i], Op) and b in _bufs(body[i], True) for i in producers):
+                tma_loaded.add(b)
         for other in flat_loops:
             if other is chosen:
                 continue
             sp = software_pipeline_versions(other)
-            candidates = {id(a.buffer) for s in other.body if isinstance(s, Op) and is_global_to_shared_copy(s)
-                          for a in s.accesses if a.write}
+            candidates = {id(a.buffer) for s in other.body if is_producer(s) for a in accesses(s) if a.write}
             for b, v in sp.items():
                 if b in candidates and any(b in _bufs(s, False) for s in other.body):
                     versions[b] = versions.get(b, 1) * other.num_stages * v
@@ -372,36 +405,15 @@ def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[B
 # reduction workspaces
 
 
-def _warp_partition(m: int, n: int, warps: int, policy: str) -> tuple[int, int]:
-    """How warps split an (m, n) accumulator (TileLang's default partition)."""
-    if policy == "FullRow":
-        return warps, 1
-    if policy == "FullCol":
-        return 1, warps
-    best = (warps, 1)
-    best_score = None
-    for mw in range(1, warps + 1):
-        if warps % mw:
-            continue
-        nw = warps // mw
-        if m % (16 * mw) or n % (8 * nw):
-            continue
-        score = abs(m / mw - n / nw)
-        if best_score is None or score < best_score:
-            best, best_score = (mw, nw), score
-    return best
-
-
-def _gemm_policy(model: KernelModel, buf: Buffer) -> str | None:
-    for s in walk(model.body):
-        if isinstance(s, Op) and s.kind == "gemm" and any(a.write and a.buffer is buf for a in s.accesses):
-            policy = s.args.get("policy")
-            text = str(getattr(policy, "name", policy) or "Square")
-            return text.rsplit(".", 1)[-1] if text else "Square"
+def _accumulator_gemm(model: KernelModel, buf: Buffer) -> Op | None:
+    """The gemm that writes `buf` (its layout comes from that gemm), if any."""
+    for _, s in model_index(model).ops:
+        if s.kind == "gemm" and any(a.write and a.buffer is buf for a in s.accesses):
+            return s
     return None
 
 
-def _needs_workspace(model: KernelModel, op: Op, threads: int) -> bool:
+def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bool:
     src = next((a.buffer for a in op.accesses if not a.write), None)
     if src is None or src.scope != FRAGMENT or threads <= WARP:
         return False
@@ -416,10 +428,11 @@ def _needs_workspace(model: KernelModel, op: Op, threads: int) -> bool:
     if len(shape) == 1 or dim != len(shape) - 1:
         return True
     rows, cols = math.prod(shape[:-1]), shape[-1]  # type: ignore[arg-type]
-    policy = _gemm_policy(model, src)
-    if policy is not None:
-        _, n_warps = _warp_partition(rows, cols, threads // WARP, policy)
-        return n_warps > 1
+    gemm = _accumulator_gemm(model, src)
+    if gemm is not None:
+        wgmma = uses_wgmma(gemm, threads, arch.name, bool(model.pass_configs.get("tl.disable_wgmma")))
+        split = warp_partition(policy_name(gemm.args.get("policy")), rows, cols, threads // WARP, wgmma)
+        return split is not None and split[1] > 1
     assert src.dtype is not None
     vector = max(1, int(16 // max(src.dtype.element_bytes, 1)))
     per_row = max(1, cols // vector) if cols % vector == 0 else cols
@@ -547,9 +560,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     ver = plan_versions(model, arch)
     plan.warp_specialized = ver.warp_specialized
     threads = model.launch.thread_count if model.launch else None
-    if threads is not None and ver.warp_specialized:
-        threads += PRODUCER_THREADS
-    plan.threads = threads
+    plan.threads = threads + PRODUCER_THREADS if threads is not None and ver.warp_specialized else threads
     align = plan_alignment(model, arch, ver, arena)
 
     first, last = index.first, index.last
@@ -562,7 +573,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
         )
     if threads is not None:
         for i, s in index.ops:
-            if s.kind == "reduce" and _needs_workspace(model, s, threads):
+            if s.kind == "reduce" and _needs_workspace(model, s, threads, arch):
                 out = next((a.buffer for a in s.accesses if a.write), None)
                 dtype = out.dtype if out is not None and out.dtype is not None else None
                 size = threads * (int(dtype.element_bytes) if dtype else 4)

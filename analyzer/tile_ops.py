@@ -78,3 +78,35 @@ def uses_wgmma(op: Op, threads: int | None, arch: str, disabled: bool = False) -
     if not _is_shared(g.b) or g.c.scope != FRAGMENT:
         return False
     return g.m >= 64 and (threads // 32) % 4 == 0 and wgmma_dtypes_ok(g)
+
+
+def warp_partition(policy: str, m: int, n: int, warps: int, wgmma: bool = False) -> tuple[int, int] | None:
+    """How TileLang splits a gemm's warps over (M, N): (m_warps, n_warps), None when impossible.
+
+    Each warp owns a multiple of 16 rows and 8 columns; with wgmma, m_warps is a
+    multiple of 4 (whole warpgroups). FullRow puts as many warps on M as fit,
+    FullCol as many on N, Square balances the per-warp tile against M/N.
+    """
+    group = 4 if wgmma else 1
+
+    def valid(mw: int, nw: int) -> bool:
+        return mw * nw == warps and mw % group == 0 and m % (mw * 16) == 0 and n % (nw * 8) == 0
+
+    options = [(mw, warps // mw) for mw in range(1, warps + 1) if warps % mw == 0 and valid(mw, warps // mw)]
+    if not options:
+        return None
+    if policy == "FullRow":
+        return max(options)
+    if policy == "FullCol":
+        return min(options)
+    ideal = m / n if n else 1.0
+    return min(options, key=lambda o: abs((m / (o[0] * 16)) / (n / (o[1] * 8)) - ideal))
+
+
+def policy_name(value: Any) -> str:
+    """`T.GemmWarpPolicy.FullRow` (or its integer value) as "FullRow"; default "Square"."""
+    if value is None:
+        return "Square"
+    text = getattr(value, "name", None) or str(value)
+    last = text.rsplit(".", 1)[-1]
+    return {"0": "Square", "1": "FullRow", "2": "FullCol"}.get(last, last if last in ("Square", "FullRow", "FullCol") else "Square")
