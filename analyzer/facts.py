@@ -12,7 +12,8 @@ from .config import Config
 from .dtypes import DType
 from .model import KernelModel, sym_text
 from .shared_memory import SharedMemoryPlan
-from .values import Sym, TensorValue, Unknown
+from .discover import normalize_pass_configs
+from .values import ModuleRef, Sym, TensorValue, Unknown
 
 
 def plain(value: Any) -> Any:
@@ -26,10 +27,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {_key(k): plain(v) for k, v in value.items()}
     if isinstance(value, Unknown):
         return None
     return str(value)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, ModuleRef):
+        # PassConfigKey.TL_DISABLE_WARP_SPECIALIZED -> "tl.disable_warp_specialized"
+        normalized = normalize_pass_configs({key: True})
+        return next(iter(normalized)) if normalized else key.name
+    return str(key)
 
 
 def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config: Config) -> dict[str, Any]:

@@ -306,16 +306,19 @@ class KernelInterpreter(Evaluator):
         instantiation = dict(self.binding)
         for k, v in self.const_names.items():
             instantiation.setdefault(k, v)
-        unbound = sorted(
-            {
-                n
-                for b in self.buffers
-                if b.is_shared
-                for d in b.shape
-                if isinstance(d, Sym)
-                for n in d.free
-            }
+        shared_free = sorted(
+            {n for b in self.buffers if b.is_shared for d in b.shape if isinstance(d, Sym) for n in d.free}
         )
+        unbound = set(shared_free)
+        if site.style != "prim_func":
+            p = site.node.params
+            for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+                pname = param.name.value
+                if pname not in self.binding and pname not in site.func.defaults and pname not in site.tensor_params:
+                    unbound.add(pname)
+        for cname, value in self.const_names.items():
+            if isinstance(value, Sym):
+                unbound.add(cname)
         name = func.node.name.value
         model = KernelModel(
             func_node=func.node,
@@ -328,7 +331,8 @@ class KernelInterpreter(Evaluator):
             instantiation=instantiation,
             instantiation_source=self.origin,
             style=site.style,
-            unbound=tuple(unbound),
+            unbound=tuple(sorted(unbound)),
+            shared_unbound=tuple(shared_free),
             pass_configs=dict(site.pass_configs),
             incomplete=list(self.incomplete),
         )

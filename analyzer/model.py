@@ -202,7 +202,8 @@ class KernelModel:
     instantiation: dict[str, Any]
     instantiation_source: str
     style: str = "factory"  # "factory", "prim_func" or "eager" (see discover.py)
-    unbound: tuple[str, ...] = ()
+    unbound: tuple[str, ...] = ()  # parameters (and T.const names) with no value at all
+    shared_unbound: tuple[str, ...] = ()  # the unbound names that shared-memory shapes depend on
     pass_configs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # set when the body could not be followed completely (the model may miss statements)

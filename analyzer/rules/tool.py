@@ -19,9 +19,9 @@ def _signature_hint(site: str, names: list[str]) -> str:
 def check_uninstantiated(analysis: "ModuleAnalysis", plans: dict[int, dict[str, Any]], config: Config) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for model in analysis.models:
-        if not model.unbound or model.incomplete:
+        if not model.shared_unbound or model.incomplete:
             continue
-        names = list(model.unbound)
+        names = list(model.shared_unbound)
         hint = _signature_hint(model.site, names)
         message = (
             f"kernel {model.name} of {model.site}: shared memory cannot be sized because "
