@@ -439,12 +439,15 @@ class KernelInterpreter(Evaluator):
         elif isinstance(stmt, cst.While):
             self._block(stmt, "serial", (), (UNKNOWN,), stmt.body, scope)
         elif isinstance(stmt, cst.With):
+            kind = "block"
             for item in stmt.items:
                 self.touched = []
+                if isinstance(item.item, cst.Call) and t_name(self.expr(item.item.func, scope)) == "ws":
+                    kind = "ws"  # a warp-specialized role written by hand: `with T.ws(1):`
                 value = self.expr(item.item, scope)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, scope)
-            self._block(stmt, "block", (), (), stmt.body, scope)
+            self._block(stmt, kind, (), (), stmt.body, scope)
         elif isinstance(stmt, cst.FunctionDef):
             Evaluator.stmt(self, stmt, scope)
         elif isinstance(stmt, cst.Try):
@@ -770,6 +773,17 @@ class KernelInterpreter(Evaluator):
         self.buffers.append(buf)
         return buf
 
+    def _view(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """`T.reshape(buf, shape)` / `T.view(buf, shape, dtype)`: the same bytes seen differently."""
+        bound = self._bound(name, args, kwargs) or {}
+        src = operand_buffer(bound.get("src", args[0] if args else None))
+        if src is None:
+            return UNKNOWN
+        shape = as_shape(bound.get("shape")) or src.shape
+        dtype = as_dtype(bound.get("dtype")) or src.dtype
+        view = Buffer(src.name, src.scope, shape, dtype, self.span(self.call_node), is_param=True, base=src)
+        return view
+
     def _const(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         text = args[0] if args else kwargs.get("names")
         if not isinstance(text, str):
@@ -868,6 +882,8 @@ _T_HANDLERS: dict[str, Callable[[KernelInterpreter, str, list[Any], dict[str, An
     **{n: KernelInterpreter._alloc for n in _ALLOC_SCOPES},
     **{n: KernelInterpreter._tensor_type for n in _TENSOR_TYPES},
     "empty": KernelInterpreter._empty,
+    "reshape": KernelInterpreter._view,
+    "view": KernelInterpreter._view,
     "const": KernelInterpreter._const,
     "get_thread_binding": KernelInterpreter._kernel_value,
     "get_block_binding": KernelInterpreter._kernel_value,

@@ -74,6 +74,11 @@ class Buffer:
     is_param: bool = False
     init: Any = None  # alloc_var initial value
     arrive_count: Any = None  # alloc_barrier
+    base: "Buffer | None" = None  # set for views (T.reshape / T.view): the buffer that owns the bytes
+
+    @property
+    def root(self) -> "Buffer":
+        return self.base.root if self.base is not None else self
 
     @property
     def elements(self) -> int | None:

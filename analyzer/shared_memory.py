@@ -17,6 +17,7 @@ The model (notes/tilelang-smem-model.md, checked against TileLang itself):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -84,7 +85,7 @@ class SharedMemoryPlan:
 
 
 def _bufs(stmt: Stmt, write: bool | None = None) -> set[int]:
-    return {id(a.buffer) for a in accesses(stmt) if write is None or a.write == write}
+    return {id(a.buffer.root) for a in accesses(stmt) if write is None or a.write == write}
 
 
 def _is_shared(buf: Buffer) -> bool:
@@ -289,9 +290,13 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
     tma_loaded: set[int] = set()
     flat_loops = [l for l in loops if id(l) not in nested]
 
-    ws_disabled = bool(model.pass_configs.get("tl.disable_warp_specialized")) or any(
-        isinstance(s, Op) and s.name in _MANUAL_WS for s in walk(model.body)
+    manual_ws = any(
+        (isinstance(s, Loop) and s.kind == "ws") or (isinstance(s, Op) and s.name in _MANUAL_WS)
+        for s in walk(model.body)
     )
+    if manual_ws:
+        return _manual_ws_versions(flat_loops)
+    ws_disabled = bool(model.pass_configs.get("tl.disable_warp_specialized"))
     tma_disabled = bool(model.pass_configs.get("tl.disable_tma_lower"))
     ws_candidate = arch.tma and not ws_disabled and any(_has_tma_copy(l) for l in loops)
 
@@ -341,6 +346,25 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
 
 
 _MANUAL_WS = frozenset({"ws", "set_max_nreg", "annotate_ws_schedule", "WSScope", "WSRole"})
+
+
+def _manual_ws_versions(loops: list[Loop]) -> _Versions:
+    """Hand-written warp specialization: shared tiles filled by copies in a pipelined loop get num_stages copies."""
+    versions: dict[int, int] = {}
+    reasons: dict[int, str] = {}
+    for loop in loops:
+        written = {
+            id(a.buffer.root)
+            for s in walk(loop.body)
+            if isinstance(s, Op) and s.kind == "copy" and is_global_to_shared_copy(s)
+            for a in s.accesses
+            if a.write
+        }
+        read = {id(a.buffer.root) for a in accesses(loop) if not a.write}
+        for b in written & read:
+            versions[b] = max(versions.get(b, 1), loop.num_stages)
+            reasons[b] = f"num_stages={loop.num_stages} (warp-specialized by hand)"
+    return _Versions(versions, reasons, False, None, set())
 
 
 def _prelude_loads(model: KernelModel, loop: Loop) -> set[int]:
@@ -413,30 +437,76 @@ def _accumulator_gemm(model: KernelModel, buf: Buffer) -> Op | None:
     return None
 
 
+def _vector_width(model: KernelModel, buf: Buffer) -> int:
+    """Elements per thread-vector in the layout TileLang gives a non-gemm fragment.
+
+    A fragment filled by `T.copy` gets 128-bit vectors; one filled by a
+    `T.Parallel` loop vectorizes only as far as the loop's global/shared
+    accesses are contiguous in the innermost loop variable (a loop that only
+    broadcasts a value gets no vectors).
+    """
+    assert buf.dtype is not None
+    full = max(1, int(16 // max(buf.dtype.element_bytes, 1)))
+    inner = as_int(buf.shape[-1]) if buf.shape else None
+    for _, op in model_index(model).ops:
+        if op.kind == "copy" and any(a.write and a.buffer.root is buf for a in op.accesses):
+            return _fit(full, inner)
+    for loop in (s for s in walk(model.body) if isinstance(s, Loop) and s.kind == "parallel"):
+        if not any(a.write and a.buffer.root is buf for a in accesses(loop)):
+            continue
+        var = loop.vars[-1] if loop.vars else None
+        width = 0
+        for a in accesses(loop):
+            if a.write or a.buffer.scope not in (GLOBAL, SHARED_DYN, SHARED) or not a.region or var is None:
+                continue
+            last = str(a.region[-1][0])
+            if re.search(rf"\b{re.escape(var)}\b", last):
+                elem = a.buffer.dtype.element_bytes if a.buffer.dtype else 4
+                width = max(width, int(16 // max(elem, 1)))
+        return _fit(min(width, full) if width else 1, inner)
+    return _fit(full, inner)
+
+
+def _fit(v: int, inner: int | None) -> int:
+    while inner is not None and v > 1 and inner % v:
+        v //= 2
+    return max(v, 1)
+
+
 def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bool:
+    """Whether one reduction step spans several warps (TileLang then adds a `workspace`)."""
     src = next((a.buffer for a in op.accesses if not a.write), None)
     if src is None or src.scope != FRAGMENT or threads <= WARP:
         return False
     shape = [as_int(d) for d in src.shape]
-    if any(d is None for d in shape):
+    if not shape or any(d is None for d in shape):
         return False
     dim = as_int(op.args.get("dim", -1))
     if dim is None:
         return False
     if dim < 0:
         dim += len(shape)
-    if len(shape) == 1 or dim != len(shape) - 1:
-        return True
-    rows, cols = math.prod(shape[:-1]), shape[-1]  # type: ignore[arg-type]
-    gemm = _accumulator_gemm(model, src)
+    root = src.root
+    gemm = _accumulator_gemm(model, root)
     if gemm is not None:
+        rshape = [as_int(d) for d in root.shape]
+        if len(rshape) < 2 or any(d is None for d in rshape):
+            return False
+        rows, cols = math.prod(rshape[:-1]), rshape[-1]  # type: ignore[arg-type]
         wgmma = uses_wgmma(gemm, threads, arch.name, bool(model.pass_configs.get("tl.disable_wgmma")))
         split = warp_partition(policy_name(gemm.args.get("policy")), rows, cols, threads // WARP, wgmma)
-        return split is not None and split[1] > 1
-    assert src.dtype is not None
-    vector = max(1, int(16 // max(src.dtype.element_bytes, 1)))
-    per_row = max(1, cols // vector) if cols % vector == 0 else cols
-    return min(per_row, threads) > WARP
+        if split is None:
+            return False
+        if dim != len(shape) - 1:
+            return split[0] > 1
+        return shape[-1] > cols // split[1]  # type: ignore[operator]
+    if root.dtype is None:
+        return False
+    v = _vector_width(model, root)
+    stride = math.prod(shape[dim + 1 :])  # type: ignore[arg-type]
+    count = min(shape[dim], 4096)  # type: ignore[type-var]
+    warps = {((k * stride) // v) % threads // WARP for k in range(count)}
+    return len(warps) > 1
 
 
 # ---------------------------------------------------------------------------
@@ -532,8 +602,9 @@ def model_index(model: KernelModel) -> ModelIndex:
                 if isinstance(s, Op):
                     ops.append((i, s))
                     for a in s.accesses:
-                        first.setdefault(id(a.buffer), i)
-                        last[id(a.buffer)] = i
+                        owner = id(a.buffer.root)
+                        first.setdefault(owner, i)
+                        last[owner] = i
         index = ModelIndex(set(first), first, last, ops)
         model.cache["smem"] = index
     return index
