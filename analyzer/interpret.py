@@ -699,7 +699,10 @@ class KernelInterpreter(Evaluator):
         if name in _LOOP_KINDS:
             return self._loop_spec(name, args, kwargs)
         result = super().call_t(name, args, kwargs)
-        if self.in_kernel and entry is not None and entry.category not in ("math", "dtype"):
+        if self.in_kernel and entry is not None and entry.category == "annotation":
+            # `T.annotate_layout({A_shared: ...})` names buffers without touching them
+            self.touched = []
+        elif self.in_kernel and entry is not None and entry.category not in ("math", "dtype"):
             self._generic_call(name, entry, args, kwargs)
         return result
 

@@ -40,6 +40,7 @@ from .tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
 from .values import as_int
 
 DEFAULT_ALIGN = 16
+SLOT = 64  # liveness positions per top-level statement (room for a pipeline prologue)
 WARP = 32
 PRODUCER_THREADS = 128
 
@@ -206,6 +207,11 @@ def pipelined_loops(body: list[Stmt]) -> tuple[list[Loop], set[int]]:
 
 def software_pipeline_versions(loop: Loop) -> dict[int, int]:
     """Versions per buffer id on the cp.async path (PipelinePlanning + InjectSoftwarePipeline)."""
+    return software_pipeline(loop)[0]
+
+
+def software_pipeline(loop: Loop) -> tuple[dict[int, int], list[int]]:
+    """Versions per buffer id, and the buffers the prologue fills, in the order it fills them."""
     stmts = loop.body
     n = len(stmts)
     S = loop.num_stages
@@ -242,6 +248,11 @@ def software_pipeline_versions(loop: Loop) -> dict[int, int]:
         order = [0] * n
         for pos, i in enumerate(sequence):
             order[i] = pos
+    prologue: list[int] = []
+    if S >= 2:
+        for i in sorted(range(n), key=lambda i: order[i]):
+            if stage[i] == 0 and stage[i] < max(stage):
+                prologue.extend(b for b in sorted(writes[i]) if b not in prologue)
     versions: dict[int, int] = {}
     written = set().union(*writes) if writes else set()
     for b in written:
@@ -258,7 +269,7 @@ def software_pipeline_versions(loop: Loop) -> dict[int, int]:
             if not keep:
                 v -= 1
         versions[b] = max(v, 1)
-    return versions
+    return versions, prologue
 
 
 def _ws_loop_body(loop: Loop) -> list[Stmt]:
@@ -281,6 +292,9 @@ class _Versions:
     warp_specialized: bool
     ws_loop: Loop | None
     tma_loaded: set[int]
+    # per pipelined loop: buffers touched before the rest of its body (WS producer
+    # branch, or the software pipeline's prologue), in the order they are touched
+    early: dict[int, list[int]] = field(default_factory=dict)
 
 
 def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
@@ -335,14 +349,18 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
         # copies feeding the pipelined loop before it starts are TMA loads too
         if not tma_disabled:
             tma_loaded |= _prelude_loads(model, chosen)
-        return _Versions(versions, reasons, True, chosen, tma_loaded)
+        early = {id(chosen): [b for b in written]}
+        return _Versions(versions, reasons, True, chosen, tma_loaded, early)
 
+    early: dict[int, list[int]] = {}
     for loop in flat_loops:
-        for b, v in software_pipeline_versions(loop).items():
+        sp, prologue = software_pipeline(loop)
+        early[id(loop)] = prologue
+        for b, v in sp.items():
             if v > 1:
                 versions[b] = max(versions.get(b, 1), v)
                 reasons[b] = f"num_stages={loop.num_stages} (software pipeline)"
-    return _Versions(versions, reasons, False, None, set())
+    return _Versions(versions, reasons, False, None, set(), early)
 
 
 _MANUAL_WS = frozenset({"ws", "set_max_nreg", "annotate_ws_schedule", "WSScope", "WSRole"})
@@ -634,12 +652,21 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     plan.threads = threads + PRODUCER_THREADS if threads is not None and ver.warp_specialized else threads
     align = plan_alignment(model, arch, ver, arena)
 
-    first, last = index.first, index.last
+    # Liveness is counted in top-level statements; within a top-level pipelined
+    # loop, the buffers its prologue (or producer warp group) fills come first.
+    start = {b: SLOT * i for b, i in index.first.items()}
+    for i, stmt in enumerate(model.body):
+        if isinstance(stmt, Loop) and id(stmt) in ver.early:
+            early = ver.early[id(stmt)]
+            for b in index.first:
+                if index.first[b] == i:
+                    start[b] = SLOT * i + (early.index(b) if b in early and not ver.warp_specialized else
+                                           0 if b in early else SLOT // 2)
     items: list[Placement] = []
     for b in arena:
         v = ver.versions.get(id(b), 1)
         items.append(
-            Placement(b.name, b, b.bytes * v, v, align[id(b)], first[id(b)], last[id(b)] + 1,  # type: ignore[operator]
+            Placement(b.name, b, b.bytes * v, v, align[id(b)], start[id(b)], SLOT * (index.last[id(b)] + 1),  # type: ignore[operator]
                       reason=ver.reasons.get(id(b), ""))
         )
     if threads is not None:
@@ -648,7 +675,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
                 out = next((a.buffer for a in s.accesses if a.write), None)
                 dtype = out.dtype if out is not None and out.dtype is not None else None
                 size = threads * (int(dtype.element_bytes) if dtype else 4)
-                items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, i, i + 1,
+                items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, SLOT * i, SLOT * (i + 1),
                                        reason=f"cross-warp {s.name} scratch ({threads} threads)"))
     plan.placements = items
     if not items:
