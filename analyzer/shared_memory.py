@@ -124,7 +124,7 @@ def is_copy_loop(stmt: Stmt) -> bool:
             if s.kind not in ("parallel", "vectorized"):
                 return False
             continue
-        if not isinstance(s, Op) or s.kind != "store":
+        if not isinstance(s, Op) or s.kind not in ("store", "other"):
             return False
         for a in s.accesses:
             if a.write:
@@ -628,6 +628,27 @@ def model_index(model: KernelModel) -> ModelIndex:
     return index
 
 
+def _consumer_prelude(model: KernelModel, loop: Loop, end: dict[int, int]) -> None:
+    """Warp specialization moves the set-up of consumer registers into the consumer branch.
+
+    A statement before the pipelined loop that fills fragments from shared
+    memory (`T.copy(Bias_shared, C_local)`) then runs after the producer
+    branch, so the shared tiles it reads stay live across the producer's loop.
+    """
+    position = next((i for i, s in enumerate(model.body) if s is loop), None)
+    if position is None:
+        return
+    for stmt in model.body[:position]:
+        acc = list(accesses(stmt))
+        writes = [a.buffer for a in acc if a.write]
+        if not writes or any(_is_shared(b) or b.scope == GLOBAL for b in writes):
+            continue
+        for a in acc:
+            if not a.write and _is_shared(a.buffer):
+                b = id(a.buffer.root)
+                end[b] = max(end.get(b, 0), SLOT * position + SLOT // 4)
+
+
 def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     arch = ARCHES[arch_name]
     plan = SharedMemoryPlan(arch_name, arch.shared_per_block, None, None)
@@ -662,11 +683,14 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
                 if index.first[b] == i:
                     start[b] = SLOT * i + (early.index(b) if b in early and not ver.warp_specialized else
                                            0 if b in early else SLOT // 2)
+    end = {b: SLOT * (i + 1) for b, i in index.last.items()}
+    if ver.warp_specialized and ver.ws_loop is not None:
+        _consumer_prelude(model, ver.ws_loop, end)
     items: list[Placement] = []
     for b in arena:
         v = ver.versions.get(id(b), 1)
         items.append(
-            Placement(b.name, b, b.bytes * v, v, align[id(b)], start[id(b)], SLOT * (index.last[id(b)] + 1),  # type: ignore[operator]
+            Placement(b.name, b, b.bytes * v, v, align[id(b)], start[id(b)], end[id(b)],  # type: ignore[operator]
                       reason=ver.reasons.get(id(b), ""))
         )
     if threads is not None:
