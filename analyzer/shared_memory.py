@@ -37,7 +37,7 @@ from .model import (
     walk,
 )
 from .tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
-from .values import as_int
+from .values import Unknown, as_int
 
 DEFAULT_ALIGN = 16
 SLOT = 64  # liveness positions per top-level statement (room for a pipeline prologue)
@@ -164,6 +164,17 @@ def tma_eligible(op: Op) -> bool:
         return True  # lowered to the TMA im2col load on Hopper
     inner = _innermost_bytes(dst)
     return inner is not None and inner >= 16 and inner % 16 == 0
+
+
+def _one_dim_destination(op: Op) -> bool:
+    """A copy into a 1-D tile: TMA takes it only as a bulk copy proven in bounds.
+
+    Inside a pipelined loop whose trip count is only known at run time (varlen
+    attention), TileLang cannot prove that, and the copy stays a plain
+    asynchronous copy with a single version.
+    """
+    _, dst = _copy_operands(op)
+    return dst is not None and len(dst.shape) == 1
 
 
 def tma_store_eligible(op: Op) -> bool:
@@ -317,19 +328,26 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
     if ws_candidate:
         chosen = loops[0]
         body = _ws_loop_body(chosen)
-        producers = [i for i, s in enumerate(body) if isinstance(s, Op) and tma_eligible(s)]
-        if id(chosen) in nested or not producers:
+        # a trip count computed from values loaded at run time (varlen) cannot be bounded
+        bounded = not any(isinstance(e, Unknown) for e in chosen.extents)
+        tma = [
+            i
+            for i, s in enumerate(body)
+            if isinstance(s, Op) and tma_eligible(s) and (bounded or not _one_dim_destination(s))
+        ]
+        if id(chosen) in nested or not tma:
             # The rewriter does not fire: TileLang strips every num_stages.
             return _Versions({}, {}, False, None, set())
         S = chosen.num_stages
-        producers += [i for i, s in enumerate(body) if is_copy_loop(s)]
-        written = {id(a.buffer): a.buffer for i in producers for a in accesses(body[i]) if a.write}
-        for b, buf in written.items():
+        # the producer warp group also takes the other global->shared copies (cp.async, gathers)
+        producers = [i for i, s in enumerate(body) if i in tma or is_producer(s)]
+        written = {id(a.buffer.root): a.buffer for i in producers for a in accesses(body[i]) if a.write}
+        for b in written:
             readers = [j for j, s in enumerate(body) if j not in producers and b in _bufs(s, False)]
             if readers:
                 versions[b] = S
                 reasons[b] = f"num_stages={S} (producer warp group, warp specialized)"
-            if any(isinstance(body[i], Op) and b in _bufs(body[i], True) for i in producers):
+            if any(b in _bufs(body[i], True) for i in tma):
                 tma_loaded.add(b)
         for other in flat_loops:
             if other is chosen:
