@@ -117,10 +117,17 @@ class _Child:
             raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        # Run the module one top-level statement at a time and skip the ones
-        # that fail on a CPU-only machine (module-level GPU set-up, sys.exit,
-        # a missing optional package): the kernels and their factories are
+        try:
+            spec.loader.exec_module(module)
+            return module
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            self.skipped.append(f"import: {_short_error(exc)}")
+        # The plain import failed (module-level GPU set-up, sys.exit, a missing
+        # optional package): run the module again one top-level statement at a
+        # time, skipping those that fail; the kernels and their factories are
         # definitions and survive. Blocks guarded by `__name__ == '__main__'` never run.
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
         import ast
 
         with open(path, encoding="utf-8") as handle:
@@ -214,9 +221,7 @@ class _Child:
         if jit is not None:
             # what JITImpl.get_tir does, minus its own frontend target
             # context: the arch we lower for must be the current target.
-            jit.initialize_jit_mode(**kwargs)
-            func = jit.func
-            tir = func if isinstance(func, PrimFunc) else func(**kwargs)
+            tir = jit.get_tir(**kwargs)
         elif isinstance(obj, (PrimFunc, tvm.IRModule)):
             if kwargs:
                 raise TypeError("instantiation given for a PrimFunc object")
