@@ -102,22 +102,35 @@ def analyze_file(path: str, config: Config, requests: tuple[str, ...]) -> FileRe
     return analyze_source(text, path, config, requests)
 
 
-def _analyze_chunk(job: tuple[list[str], Config, tuple[str, ...]]) -> list[FileReport]:
-    paths, config, requests = job
-    return [analyze_file(p, config, requests) for p in paths]
+_JOB: tuple[Config, tuple[str, ...]] | None = None
+
+
+def _init_worker(config: Config, requests: tuple[str, ...]) -> None:
+    global _JOB
+    _JOB = (config, requests)
+
+
+def _analyze_in_worker(path: str) -> FileReport:
+    assert _JOB is not None
+    return analyze_file(path, *_JOB)
 
 
 def run_analysis(paths: list[str], config: Config, requests: tuple[str, ...], jobs: int) -> list[FileReport]:
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     if workers <= 1 or len(paths) < _PARALLEL_MIN_FILES:
         return [analyze_file(p, config, requests) for p in paths]
-    # Interleave files over workers so that big files spread out.
-    chunks = [paths[i::workers] for i in range(workers)]
-    chunks = [c for c in chunks if c]
-    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-        results = list(pool.map(_analyze_chunk, [(c, config, requests) for c in chunks]))
-    by_path = {r.path: r for chunk in results for r in chunk}
-    return [by_path[p] for p in paths]
+    # Biggest files first, one at a time: the workers finish together.
+    def size(p: str) -> int:
+        try:
+            return os.path.getsize(p)
+        except OSError:
+            return 0
+
+    order = sorted(paths, key=size, reverse=True)
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), initializer=_init_worker,
+                             initargs=(config, requests)) as pool:
+        results = dict(zip(order, pool.map(_analyze_in_worker, order, chunksize=1)))
+    return [results[p] for p in paths]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
