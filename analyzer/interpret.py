@@ -23,6 +23,9 @@ from .dtypes import DType, parse_dtype
 from .evaluate import (
     BudgetExceeded,
     Evaluator,
+    PySlice,
+    bind_params,
+    binop,
     Hooks,
     LoopControl,
     Return,
@@ -219,8 +222,6 @@ class KernelInterpreter(Evaluator):
         try:
             if site.style == "factory":
                 scope = Scope(site.func.closure)
-                from .evaluate import bind_params
-
                 bind_params(site.func, [], dict(self.binding), scope, self)
                 returned: Any = UNKNOWN
                 try:
@@ -273,8 +274,6 @@ class KernelInterpreter(Evaluator):
         self.current_func = func
         node = func.node
         if eager:
-            from .evaluate import bind_params
-
             bind_params(func, [], dict(self.binding), scope, self)
         else:
             self.stmt_node = node
@@ -626,8 +625,6 @@ class KernelInterpreter(Evaluator):
         )
         if isinstance(base, Buffer):
             keys = [self.slice_element(el.slice, scope) for el in node.slice]
-            from .evaluate import PySlice
-
             if any(isinstance(k, PySlice) for k in keys):
                 region = []
                 for k, dim in zip(keys, base.shape):
@@ -657,8 +654,6 @@ class KernelInterpreter(Evaluator):
 
     @staticmethod
     def _minus(a: Any, b: Any) -> Any:
-        from .evaluate import binop
-
         return binop(cst.Subtract, a, b)
 
     def attribute(self, base: Any, attr: str) -> Any:
