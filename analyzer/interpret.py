@@ -148,6 +148,12 @@ def defaults_of(entry: Any) -> dict[str, Any]:
     return cached
 
 
+def _single_trip(loop: Loop) -> bool:
+    if loop.kind not in ("serial", "unroll") and not (loop.kind == "pipelined" and loop.num_stages < 1):
+        return False
+    return bool(loop.extents) and all(as_int(e) == 1 for e in loop.extents)
+
+
 def operand_buffer(value: Any) -> Buffer | None:
     if isinstance(value, Buffer):
         return value
@@ -467,6 +473,10 @@ class KernelInterpreter(Evaluator):
             pass
         finally:
             self.frames.pop()
+        if _single_trip(loop) and self.frames and self.frames[-1] and self.frames[-1][-1] is loop:
+            # TileLang's simplifier drops a loop that runs once; its statements
+            # then stand on their own (which matters for buffer lifetimes).
+            self.frames[-1][-1:] = loop.body
 
     def _kernel_for(self, stmt: cst.For, scope: Scope) -> None:
         self.touched = []

@@ -473,23 +473,33 @@ def _accumulator_gemm(model: KernelModel, buf: Buffer) -> Op | None:
     return None
 
 
-def _vector_width(model: KernelModel, buf: Buffer) -> int:
-    """Elements per thread-vector in the layout TileLang gives a non-gemm fragment.
+def _fragment_layout(model: KernelModel, buf: Buffer, seen: frozenset[int] = frozenset()) -> tuple[str, Any]:
+    """Where a fragment's thread layout comes from: ("gemm", op) or ("vector", elements per vector).
 
-    A fragment filled by `T.copy` gets 128-bit vectors; one filled by a
-    `T.Parallel` loop vectorizes only as far as the loop's global/shared
-    accesses are contiguous in the innermost loop variable (a loop that only
-    broadcasts a value gets no vectors).
+    TileLang's layout inference gives a gemm accumulator the mma layout; a
+    fragment filled by `T.copy` gets 128-bit vectors; a `T.Parallel` loop
+    that reads another fragment of the same shape lays out what it writes
+    like that fragment; otherwise the loop vectorizes only as far as its
+    global/shared accesses are contiguous in the innermost loop variable (a
+    loop that only broadcasts a value gets no vectors).
     """
+    gemm = _accumulator_gemm(model, buf)
+    if gemm is not None:
+        return "gemm", gemm
     assert buf.dtype is not None
     full = max(1, int(16 // max(buf.dtype.element_bytes, 1)))
     inner = as_int(buf.shape[-1]) if buf.shape else None
     for _, op in model_index(model).ops:
         if op.kind == "copy" and any(a.write and a.buffer.root is buf for a in op.accesses):
-            return _fit(full, inner)
+            return "vector", _fit(full, inner)
     for loop in (s for s in walk(model.body) if isinstance(s, Loop) and s.kind == "parallel"):
         if not any(a.write and a.buffer.root is buf for a in accesses(loop)):
             continue
+        for a in accesses(loop):
+            other = a.buffer.root
+            if (not a.write and other is not buf and other.scope == FRAGMENT and id(other) not in seen
+                    and other.dtype is not None and tuple(other.shape) == tuple(buf.shape)):
+                return _fragment_layout(model, other, seen | {id(buf)})
         var = loop.vars[-1] if loop.vars else None
         width = 0
         for a in accesses(loop):
@@ -499,8 +509,8 @@ def _vector_width(model: KernelModel, buf: Buffer) -> int:
             if re.search(rf"\b{re.escape(var)}\b", last):
                 elem = a.buffer.dtype.element_bytes if a.buffer.dtype else 4
                 width = max(width, int(16 // max(elem, 1)))
-        return _fit(min(width, full) if width else 1, inner)
-    return _fit(full, inner)
+        return "vector", _fit(min(width, full) if width else 1, inner)
+    return "vector", _fit(full, inner)
 
 
 def _fit(v: int, inner: int | None) -> int:
@@ -523,9 +533,13 @@ def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bo
     if dim < 0:
         dim += len(shape)
     root = src.root
-    gemm = _accumulator_gemm(model, root)
-    if gemm is not None:
-        rshape = [as_int(d) for d in root.shape]
+    if root.dtype is None:
+        return False
+    kind, detail = _fragment_layout(model, root)
+    if kind == "gemm":
+        gemm = detail
+        acc = next((a.buffer.root for a in gemm.accesses if a.write), root)
+        rshape = [as_int(d) for d in acc.shape]
         if len(rshape) < 2 or any(d is None for d in rshape):
             return False
         rows, cols = math.prod(rshape[:-1]), rshape[-1]  # type: ignore[arg-type]
@@ -536,9 +550,7 @@ def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bo
         if dim != len(shape) - 1:
             return split[0] > 1
         return shape[-1] > cols // split[1]  # type: ignore[operator]
-    if root.dtype is None:
-        return False
-    v = _vector_width(model, root)
+    v = detail
     stride = math.prod(shape[dim + 1 :])  # type: ignore[arg-type]
     count = min(shape[dim], 4096)  # type: ignore[type-var]
     warps = {((k * stride) // v) % threads // WARP for k in range(count)}
