@@ -522,7 +522,9 @@ def _fit(v: int, inner: int | None) -> int:
 def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bool:
     """Whether one reduction step spans several warps (TileLang then adds a `workspace`)."""
     src = next((a.buffer for a in op.accesses if not a.write), None)
-    if src is None or src.scope != FRAGMENT or threads <= WARP:
+    if src is None or threads <= WARP:
+        return False
+    if src.scope != FRAGMENT and not _is_shared(src):
         return False
     shape = [as_int(d) for d in src.shape]
     if not shape or any(d is None for d in shape):
@@ -535,7 +537,8 @@ def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bo
     root = src.root
     if root.dtype is None:
         return False
-    kind, detail = _fragment_layout(model, root)
+    # A shared source is read one element per thread into a temporary fragment.
+    kind, detail = ("vector", 1) if _is_shared(root) else _fragment_layout(model, root)
     if kind == "gemm":
         gemm = detail
         acc = next((a.buffer.root for a in gemm.accesses if a.write), root)
@@ -727,6 +730,9 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
         for i, s in index.ops:
             if s.kind == "reduce" and _needs_workspace(model, s, threads, arch):
                 out = next((a.buffer for a in s.accesses if a.write), None)
+                src = next((a.buffer for a in s.accesses if not a.write), None)
+                if src is not None and _is_shared(src):
+                    out = src
                 dtype = out.dtype if out is not None and out.dtype is not None else None
                 size = threads * (int(dtype.element_bytes) if dtype else 4)
                 items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, SLOT * i, SLOT * (i + 1),
