@@ -305,6 +305,6 @@ def analyze_source(text: str, path: str, config: Config = Config(), cli_requests
 
 
 def _plans(model: KernelModel, config: Config) -> dict[str, Any]:
-    from .shared_memory import plan_shared_memory
+    from .shared_memory import plan_for_arches
 
-    return {arch: plan_shared_memory(model, arch) for arch in config.arches}
+    return plan_for_arches(model, config.arches)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from .arch import ARCHES, Arch
@@ -750,26 +750,51 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     return plan
 
 
+def _rules_key(arch: Arch) -> tuple[bool, bool]:
+    """Archs with the same key get the same arena (only their limits differ)."""
+    return arch.tma, arch.name in ("sm_90", "sm_90a")
+
+
+def plan_for_arches(model: KernelModel, arches: Iterable[str]) -> dict[str, SharedMemoryPlan]:
+    """One plan per arch, computed once per family of archs that TileLang treats alike."""
+    by_key: dict[tuple[bool, bool], SharedMemoryPlan] = {}
+    out: dict[str, SharedMemoryPlan] = {}
+    for name in arches:
+        arch = ARCHES[name]
+        key = _rules_key(arch)
+        if key not in by_key:
+            by_key[key] = plan_shared_memory(model, name)
+        out[name] = replace(by_key[key], arch=name, limit=arch.shared_per_block)
+    return out
+
+
 def max_stages_that_fit(model: KernelModel, arch_name: str, limit: int | None = None) -> int | None:
     """The largest num_stages (same for every pipelined loop) whose arena fits `arch_name`."""
     loops, _ = pipelined_loops(model.body)
     if not loops:
         return None
-    cap = limit if limit is not None else ARCHES[arch_name].shared_per_block
+    arch = ARCHES[arch_name]
+    cap = limit if limit is not None else arch.shared_per_block
+    memo = model.cache.setdefault("max_stages", {})
+    key = (_rules_key(arch), cap)
+    if key in memo:
+        return memo[key]
     original = [(l, l.num_stages, l.stage) for l in loops]
     best = None
     try:
-        for stages in range(1, max(l.num_stages for l in loops) + 1):
+        for stages in range(max(l.num_stages for l in loops), 0, -1):
             for l in loops:
                 l.num_stages = stages
                 l.stage = None
             plan = plan_shared_memory(model, arch_name)
             if plan.dynamic_bytes is not None and plan.dynamic_bytes <= cap:
                 best = stages
+                break
     finally:
         for l, n, st in original:
             l.num_stages = n
             l.stage = st
+    memo[key] = best
     return best
 
 
