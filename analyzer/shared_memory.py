@@ -456,9 +456,39 @@ def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[B
         if tma_store_eligible(s):
             src, _ = _copy_operands(s)
             if src is not None and id(src) in align:
-                one_d = len(src.shape) == 1
-                align[id(src)] = max(align[id(src)], 1024 if one_d else 128)
+                # a contiguous region goes out as one bulk copy (1024 B), a 2-D box through a descriptor (128 B)
+                align[id(src)] = max(align[id(src)], 1024 if _contiguous_global_region(s) else 128)
     return align
+
+
+def _contiguous_global_region(op: Op) -> bool:
+    """Whether a copy's global side is one contiguous run of memory (TileLang's 1-D bulk path)."""
+    glob = next((a for a in op.accesses if a.buffer.scope == GLOBAL), None)
+    other = next((a.buffer for a in op.accesses if a.buffer.scope != GLOBAL), None)
+    if glob is None or other is None:
+        return False
+    dims = [as_int(d) for d in glob.buffer.shape]
+    if glob.region is None:
+        starts = [0] * len(dims)
+        extents: list[int | None] = list(dims)
+    else:
+        starts = [as_int(r[0]) for r in glob.region]
+        extents = [as_int(r[1]) if r[1] is not None else None for r in glob.region]
+        if any(e is None for e in extents):
+            # a start corner: the extents are the other side's shape, right-aligned
+            shape = [as_int(d) for d in other.shape]
+            padded = [1] * (len(dims) - len(shape)) + shape
+            extents = [e if e is not None else padded[i] for i, e in enumerate(extents)]
+    if len(extents) != len(dims) or any(e is None for e in extents):
+        return False
+    partial = False
+    for i in range(len(dims) - 1, -1, -1):
+        if not partial:
+            if not (extents[i] == dims[i] and starts[i] == 0):
+                partial = True
+        elif extents[i] != 1:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -661,25 +691,35 @@ def model_index(model: KernelModel) -> ModelIndex:
     return index
 
 
-def _consumer_prelude(model: KernelModel, loop: Loop, end: dict[int, int]) -> None:
-    """Warp specialization moves the set-up of consumer registers into the consumer branch.
+def _consumer_prelude(model: KernelModel, loop: Loop, start: dict[int, int], end: dict[int, int]) -> None:
+    """Warp specialization moves the consumer's set-up into the consumer branch.
 
-    A statement before the pipelined loop that fills fragments from shared
-    memory (`T.copy(Bias_shared, C_local)`) then runs after the producer
-    branch, so the shared tiles it reads stay live across the producer's loop.
+    Statements before the pipelined loop that prepare what only the consumer
+    uses run after the producer branch: one that fills fragments from shared
+    memory (`T.copy(Bias_shared, C_local)`) keeps the tiles it reads live
+    across the producer's loop, and one that initialises a shared tile
+    without loading it (`T.clear(S_shared)`) starts that tile's life there.
     """
     position = next((i for i, s in enumerate(model.body) if s is loop), None)
     if position is None:
         return
-    for stmt in model.body[:position]:
+    where = SLOT * position + SLOT // 4
+    for i, stmt in enumerate(model.body[:position]):
         acc = list(accesses(stmt))
         writes = [a.buffer for a in acc if a.write]
-        if not writes or any(_is_shared(b) or b.scope == GLOBAL for b in writes):
+        if not writes:
             continue
-        for a in acc:
-            if not a.write and _is_shared(a.buffer):
-                b = id(a.buffer.root)
-                end[b] = max(end.get(b, 0), SLOT * position + SLOT // 4)
+        reads_global = any(not a.write and a.buffer.scope == GLOBAL for a in acc)
+        if all(not _is_shared(b) and b.scope != GLOBAL for b in writes):
+            for a in acc:
+                if not a.write and _is_shared(a.buffer):
+                    b = id(a.buffer.root)
+                    end[b] = max(end.get(b, 0), where)
+        elif not reads_global and all(_is_shared(b) for b in writes):
+            for b in writes:
+                key = id(b.root)
+                if start.get(key) == SLOT * i:
+                    start[key] = where
 
 
 def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
@@ -718,7 +758,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
                                            0 if b in early else SLOT // 2)
     end = {b: SLOT * (i + 1) for b, i in index.last.items()}
     if ver.warp_specialized and ver.ws_loop is not None:
-        _consumer_prelude(model, ver.ws_loop, end)
+        _consumer_prelude(model, ver.ws_loop, start, end)
     items: list[Placement] = []
     for b in arena:
         v = ver.versions.get(id(b), 1)
