@@ -11,9 +11,11 @@ code, and a step budget bounds every evaluation so that no input can hang it.
 
 from __future__ import annotations
 
+import ast as pyast
 import itertools
 import math
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -1485,3 +1487,71 @@ def tensor_method(t: TensorValue, name: str, args: list[Any], kwargs: dict[str, 
     if name == "dim":
         return len(t.shape)
     return UNKNOWN
+
+
+# ---------------------------------------------------------------------------
+# symbolic differences: `(k + 1) * 64 - k * 64` is 64 whatever k is
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SYM_FUNCS = {"ceildiv": lambda a, b: -(-a // b), "min": min, "max": max, "abs": abs}
+
+
+def _eval_sym_text(node: pyast.AST, env: dict[str, int]) -> int | None:
+    if isinstance(node, pyast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, pyast.Name):
+        return env.get(node.id)
+    if isinstance(node, pyast.UnaryOp) and isinstance(node.op, pyast.USub):
+        v = _eval_sym_text(node.operand, env)
+        return None if v is None else -v
+    if isinstance(node, pyast.BinOp):
+        a, b = _eval_sym_text(node.left, env), _eval_sym_text(node.right, env)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, pyast.Add):
+            return a + b
+        if isinstance(node.op, pyast.Sub):
+            return a - b
+        if isinstance(node.op, pyast.Mult):
+            return a * b
+        if isinstance(node.op, pyast.FloorDiv) and b:
+            return a // b
+        if isinstance(node.op, pyast.Mod) and b:
+            return a % b
+        return None
+    if isinstance(node, pyast.Call) and isinstance(node.func, pyast.Name) and node.func.id in _SYM_FUNCS:
+        args = [_eval_sym_text(a, env) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        try:
+            return _SYM_FUNCS[node.func.id](*args)
+        except (ZeroDivisionError, TypeError, ValueError):
+            return None
+    return None
+
+
+def constant_difference(hi: Any, lo: Any) -> int | None:
+    """`hi - lo` when it is the same integer for every value of the symbols in them."""
+    if as_int(hi) is not None and as_int(lo) is not None:
+        return as_int(hi) - as_int(lo)  # type: ignore[operator]
+    texts = []
+    for v in (hi, lo):
+        if isinstance(v, Sym):
+            texts.append(v.text)
+        elif as_int(v) is not None:
+            texts.append(str(as_int(v)))
+        else:
+            return None
+    try:
+        trees = [pyast.parse(t, mode="eval").body for t in texts]
+    except SyntaxError:
+        return None
+    names = set(_IDENT.findall(texts[0] + " " + texts[1])) - set(_SYM_FUNCS)
+    results = set()
+    for seed in (1009, 7919, 104729):
+        env = {n: seed * (i + 3) for i, n in enumerate(sorted(names))}
+        a, b = _eval_sym_text(trees[0], env), _eval_sym_text(trees[1], env)
+        if a is None or b is None:
+            return None
+        results.add(a - b)
+    return results.pop() if len(results) == 1 else None

@@ -26,6 +26,7 @@ from .evaluate import (
     PySlice,
     bind_params,
     binop,
+    constant_difference,
     Hooks,
     LoopControl,
     Return,
@@ -664,7 +665,8 @@ class KernelInterpreter(Evaluator):
 
     @staticmethod
     def _minus(a: Any, b: Any) -> Any:
-        return binop(cst.Subtract, a, b)
+        exact = constant_difference(a, b)
+        return exact if exact is not None else binop(cst.Subtract, a, b)
 
     def attribute(self, base: Any, attr: str) -> Any:
         if isinstance(base, Buffer):

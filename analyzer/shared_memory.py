@@ -435,29 +435,37 @@ def _swizzle_align(buf: Buffer) -> int:
 
 
 def plan_alignment(model: KernelModel, arch: Arch, ver: _Versions, arena: list[Buffer]) -> dict[int, int]:
+    """Per-buffer alignment: 16 B, or what sm_90's TMA and wgmma descriptors ask for.
+
+    A TMA copy gives its tile an explicit alignment: a descriptor copy the
+    swizzle of the tile's layout (128 << swizzle), a contiguous bulk copy 1024.
+    A wgmma operand without such an entry gets the 1024 B descriptor default.
+    """
     align = {id(b): DEFAULT_ALIGN for b in arena}
     if not arch.tma or model.pass_configs.get("tl.disable_tma_lower"):
         return align
+    explicit: dict[int, int] = {}
     for b in arena:
         if id(b) in ver.tma_loaded:
-            align[id(b)] = max(align[id(b)], _swizzle_align(b))
+            explicit[id(b)] = _swizzle_align(b)
+    ops = [s for _, s in model_index(model).ops]
+    for s in ops:
+        if tma_store_eligible(s):
+            src, _ = _copy_operands(s)
+            if src is not None and id(src) in align:
+                wanted = 1024 if _contiguous_global_region(s) else _swizzle_align(src)
+                explicit[id(src)] = max(explicit.get(id(src), 0), wanted)
     threads = model.launch.thread_count if model.launch else None
     no_wgmma = bool(model.pass_configs.get("tl.disable_wgmma"))
-    ops = [s for _, s in model_index(model).ops]
     for s in ops:
         if uses_wgmma(s, threads, arch.name, no_wgmma):
             g = gemm_operands(s)
             assert g is not None
             for buf in (g.a, g.b):
-                # a wgmma shared-memory descriptor wants 1024 B unless a TMA copy already set it
-                if id(buf) in align and id(buf) not in ver.tma_loaded:
-                    align[id(buf)] = max(align[id(buf)], 1024)
-    for s in ops:
-        if tma_store_eligible(s):
-            src, _ = _copy_operands(s)
-            if src is not None and id(src) in align:
-                # a contiguous region goes out as one bulk copy (1024 B), a 2-D box through a descriptor (128 B)
-                align[id(src)] = max(align[id(src)], 1024 if _contiguous_global_region(s) else 128)
+                if id(buf) in align and id(buf) not in explicit:
+                    explicit[id(buf)] = 1024
+    for b, value in explicit.items():
+        align[b] = max(align[b], value)
     return align
 
 
