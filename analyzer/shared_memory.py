@@ -349,11 +349,16 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
                 reasons[b] = f"num_stages={S} (producer warp group, warp specialized)"
             if any(b in _bufs(body[i], True) for i in tma):
                 tma_loaded.add(b)
+        early = {id(chosen): [b for b in written]}
         for other in flat_loops:
             if other is chosen:
                 continue
             sp = software_pipeline_versions(other)
             candidates = {id(a.buffer) for s in other.body if is_producer(s) for a in accesses(s) if a.write}
+            # the pre-pass treats the other loops' loads as producers too: their tiles come first
+            early[id(other)] = [
+                id(a.buffer.root) for s in other.body if is_producer(s) for a in accesses(s) if a.write
+            ]
             for b, v in sp.items():
                 if b in candidates and any(b in _bufs(s, False) for s in other.body):
                     versions[b] = versions.get(b, 1) * other.num_stages * v
@@ -367,7 +372,6 @@ def plan_versions(model: KernelModel, arch: Arch) -> _Versions:
         # copies feeding the pipelined loop before it starts are TMA loads too
         if not tma_disabled:
             tma_loaded |= _prelude_loads(model, chosen)
-        early = {id(chosen): [b for b in written]}
         return _Versions(versions, reasons, True, chosen, tma_loaded, early)
 
     early: dict[int, list[int]] = {}
@@ -760,10 +764,13 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
     for i, stmt in enumerate(model.body):
         if isinstance(stmt, Loop) and id(stmt) in ver.early:
             early = ver.early[id(stmt)]
+            together = stmt is ver.ws_loop  # the producer warp group touches its tiles at once
             for b in index.first:
                 if index.first[b] == i:
-                    start[b] = SLOT * i + (early.index(b) if b in early and not ver.warp_specialized else
-                                           0 if b in early else SLOT // 2)
+                    if b not in early:
+                        start[b] = SLOT * i + SLOT // 2
+                    else:
+                        start[b] = SLOT * i + (0 if together else min(early.index(b), SLOT // 2 - 1))
     end = {b: SLOT * (i + 1) for b, i in index.last.items()}
     if ver.warp_specialized and ver.ws_loop is not None:
         _consumer_prelude(model, ver.ws_loop, start, end)
