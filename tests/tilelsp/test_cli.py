@@ -143,3 +143,12 @@ def test_bundled_examples_run_without_internal_errors() -> None:
     assert clean and all(f["diagnostics"] == [] for f in clean), [f["diagnostics"] for f in clean if f["diagnostics"]]
     assert all(f["kernels"] for f in clean)
     assert ROOT.joinpath("examples").is_dir()
+
+
+def test_arch_all_lists_every_family(tmp_path: Path) -> None:
+    path = write(tmp_path, "ok.py", GEMM_OK)
+    code, out = run_tilelint("--no-config", "--format", "json", "--arch", "all", str(path))
+    per_arch = json.loads(out)["files"][0]["kernels"][0]["per_arch"]
+    assert list(per_arch) == ["sm_70", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90", "sm_100", "sm_120", "sm_121"]
+    assert per_arch["sm_75"]["limit"] == 65536 and per_arch["sm_90"]["limit"] == 232448
+    assert {v["shared_memory_bytes"] for v in per_arch.values()} == {49152}
