@@ -284,8 +284,8 @@ def analyze_source(text: str, path: str, config: Config = Config(), cli_requests
     from .facts import kernel_facts
 
     report = FileReport(path)
-    if "tilelang" not in text:
-        return report  # no TileLang import: nothing to analyse
+    if "tilelang" not in text or "Kernel" not in text:
+        return report  # no TileLang import or no kernel launch: no kernel can be defined here
     try:
         source = SourceFile.from_text(text, path)
     except SourceSyntaxError as err:

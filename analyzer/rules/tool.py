@@ -51,8 +51,13 @@ register(
         "The file is not valid Python, so no kernel in it can be analysed.",
         why="The analyzer parses the file before anything else; nothing is checked until it parses.",
         fix="Fix the syntax error at the reported position.",
-        invalid=(Example("import tilelang.language as T\n\ndef f(:\n    pass\n", ("TL901",)),),
-        valid=(Example("import tilelang.language as T\n\ndef f():\n    pass\n"),),
+        invalid=(
+            Example(
+                "import tilelang.language as T\n\n\ndef f(N):\n    with T.Kernel(N, threads=128 as bx:\n        pass\n",
+                ("TL901",),
+            ),
+        ),
+        valid=(Example("import tilelang.language as T\n\n\ndef f(N):\n    with T.Kernel(N, threads=128) as bx:\n        pass\n"),),
     )
 )
 

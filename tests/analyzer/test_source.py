@@ -50,14 +50,15 @@ def test_syntax_error_has_position() -> None:
 
 
 def test_syntax_error_is_tl901_not_traceback() -> None:
-    report = analyze_source("import tilelang\nx = (1,\n", "bad.py", Config())
+    report = analyze_source("import tilelang\n# T.Kernel below\nx = (1,\n", "bad.py", Config())
     [diag] = report.diagnostics
     assert diag.code == "TL901" and diag.severity.label == "error"
-    assert diag.range.start.line == 1 and "never closed" in diag.message
+    assert diag.range.start.line == 2 and "never closed" in diag.message
 
 
-def test_file_without_tilelang_is_not_parsed() -> None:
+def test_files_that_cannot_define_a_kernel_are_not_parsed() -> None:
     assert analyze_source("def f(:\n", "other.py", Config()).diagnostics == []
+    assert analyze_source("import tilelang\ndef f(:\n", "helpers.py", Config()).diagnostics == []
 
 
 def test_directives() -> None:
