@@ -278,14 +278,19 @@ def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, 
     return analysis
 
 
+def may_define_kernel(text: str) -> bool:
+    """Without a TileLang import and a `Kernel` launch a file cannot define a kernel: it is not parsed."""
+    return "tilelang" in text and "Kernel" in text
+
+
 def analyze_source(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> FileReport:
     """Analyse one file's text. Never raises for any input text."""
     from .rules import run_rules
     from .facts import kernel_facts
 
     report = FileReport(path)
-    if "tilelang" not in text or "Kernel" not in text:
-        return report  # no TileLang import or no kernel launch: no kernel can be defined here
+    if not may_define_kernel(text):
+        return report
     try:
         source = SourceFile.from_text(text, path)
     except SourceSyntaxError as err:
