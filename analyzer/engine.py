@@ -30,7 +30,10 @@ from .evaluate import (
 from .instantiate import Request, RequestError, instantiations, parse_request
 from .interpret import interpret_site
 from .model import KernelModel
+from .facts import kernel_facts
 from .report import FileReport
+from .rules import run_rules
+from .shared_memory import plan_for_arches
 from .source import SourceFile, SourceSyntaxError
 from .values import UNKNOWN, FunctionValue
 
@@ -285,9 +288,6 @@ def may_define_kernel(text: str) -> bool:
 
 def analyze_source(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> FileReport:
     """Analyse one file's text. Never raises for any input text."""
-    from .rules import run_rules
-    from .facts import kernel_facts
-
     report = FileReport(path)
     if not may_define_kernel(text):
         return report
@@ -310,6 +310,4 @@ def analyze_source(text: str, path: str, config: Config = Config(), cli_requests
 
 
 def _plans(model: KernelModel, config: Config) -> dict[str, Any]:
-    from .shared_memory import plan_for_arches
-
     return plan_for_arches(model, config.arches)

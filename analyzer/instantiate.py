@@ -10,6 +10,7 @@ gives at least one binding wins; later sources only fill the gaps.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +131,6 @@ def _configs(site: Site, ev: Evaluator, base: dict[str, Any]) -> list[dict[str, 
         # {param: [choices]} -> the cartesian product, as autotune expands it
         keys = list(configs)
         lists = [configs[k] if isinstance(configs[k], (list, tuple)) else [configs[k]] for k in keys]
-        import itertools
-
         return [dict(zip(keys, combo)) for combo in itertools.product(*lists)][: MAX_INSTANTIATIONS * 4]
     if isinstance(configs, (list, tuple)):
         return [c for c in configs if isinstance(c, dict)]
