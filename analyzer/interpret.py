@@ -37,6 +37,8 @@ from .evaluate import (
 )
 from .model import (
     BARRIER,
+    BufferLoad,
+    BufferRegion,
     GLOBAL,
     SHARED,
     SHARED_DYN,
@@ -94,22 +96,6 @@ _TENSOR_TYPES = {
     "FragmentBuffer": "local.fragment",
     "LocalBuffer": "local",
 }
-
-
-@dataclass
-class BufferRegion:
-    """`A[a:b, c:d]`: per dimension (start, extent)."""
-
-    buffer: Buffer
-    region: tuple[tuple[Any, Any], ...]
-
-
-@dataclass
-class BufferLoad:
-    """`A[i, j]`: an element, or the start corner of a copy."""
-
-    buffer: Buffer
-    indices: tuple[Any, ...]
 
 
 @dataclass
@@ -752,6 +738,7 @@ class KernelInterpreter(Evaluator):
                 shape = (UNKNOWN,)
                 self.incomplete.append(f"the shape of a T.{name} could not be evaluated")
             buf = Buffer("", scope_name, shape, dtype, self.span(node))
+        buf.in_kernel = self.in_kernel
         self.buffers.append(buf)
         return buf
 

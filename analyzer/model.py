@@ -75,6 +75,7 @@ class Buffer:
     init: Any = None  # alloc_var initial value
     arrive_count: Any = None  # alloc_barrier
     base: "Buffer | None" = None  # set for views (T.reshape / T.view): the buffer that owns the bytes
+    in_kernel: bool = True  # allocated inside the `with T.Kernel` body
 
     @property
     def root(self) -> "Buffer":
@@ -107,6 +108,31 @@ class Buffer:
 
     def __repr__(self) -> str:
         return f"Buffer({self.name}, {self.scope}, {self.shape_text()}, {self.dtype})"
+
+
+@dataclass(eq=False)
+class BufferRegion:
+    """`A[a:b, c:d]`: per dimension (start, extent)."""
+
+    buffer: Buffer
+    region: tuple[tuple[Any, Any], ...]
+
+
+@dataclass(eq=False)
+class BufferLoad:
+    """`A[i, j]`: an element, or the start corner of a copy."""
+
+    buffer: Buffer
+    indices: tuple[Any, ...]
+
+
+def operand_shape(value: Any) -> tuple[Any, ...] | None:
+    """The extents a tile-op operand covers: a buffer's shape, a region's extents; None for a start corner."""
+    if isinstance(value, Buffer):
+        return tuple(value.shape)
+    if isinstance(value, BufferRegion):
+        return tuple(r[1] for r in value.region)
+    return None
 
 
 @dataclass(frozen=True)
@@ -171,6 +197,17 @@ def walk(stmts: list[Stmt]) -> Iterator[Stmt]:
         elif isinstance(s, Cond):
             yield from walk(s.then)
             yield from walk(s.orelse)
+
+
+def walk_in_context(stmts: list[Stmt], loops: tuple[Loop, ...] = ()) -> Iterator[tuple[Stmt, tuple[Loop, ...]]]:
+    """Every statement with the loops around it (outermost first)."""
+    for s in stmts:
+        yield s, loops
+        if isinstance(s, Loop):
+            yield from walk_in_context(s.body, loops + (s,))
+        elif isinstance(s, Cond):
+            yield from walk_in_context(s.then, loops)
+            yield from walk_in_context(s.orelse, loops)
 
 
 def accesses(stmt: Stmt) -> Iterator[Access]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .model import FRAGMENT, SHARED, SHARED_DYN, Buffer, Op
+from .model import FRAGMENT, SHARED, SHARED_DYN, Buffer, Op, operand_shape
 from .values import as_int
 
 
@@ -19,6 +19,10 @@ class GemmOperands:
     m: int | None
     n: int | None
     k: int | None
+    # the extents each operand covers (a region of a larger tile counts as its region)
+    a_shape: tuple[Any, ...] = ()
+    b_shape: tuple[Any, ...] = ()
+    c_shape: tuple[Any, ...] = ()
 
 
 def _operand(value: Any) -> Buffer | None:
@@ -34,12 +38,15 @@ def gemm_operands(op: Op) -> GemmOperands | None:
         return None
     ta = op.args.get("transpose_A") is True
     tb = op.args.get("transpose_B") is True
-    m = as_int(c.shape[0]) if len(c.shape) >= 2 else None
-    n = as_int(c.shape[-1]) if c.shape else None
+    a_shape = operand_shape(op.args.get("A")) or tuple(a.shape)
+    b_shape = operand_shape(op.args.get("B")) or tuple(b.shape)
+    c_shape = operand_shape(op.args.get("C")) or tuple(c.shape)
+    m = as_int(c_shape[-2]) if len(c_shape) >= 2 else None
+    n = as_int(c_shape[-1]) if c_shape else None
     k = None
-    if len(a.shape) >= 2:
-        k = as_int(a.shape[-2] if ta else a.shape[-1])
-    return GemmOperands(a, b, c, ta, tb, m, n, k)
+    if len(a_shape) >= 2:
+        k = as_int(a_shape[-2] if ta else a_shape[-1])
+    return GemmOperands(a, b, c, ta, tb, m, n, k, a_shape, b_shape, c_shape)
 
 
 def _is_shared(buf: Buffer) -> bool:
