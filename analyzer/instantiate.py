@@ -28,6 +28,7 @@ SOURCE_COMMENT = "comment"
 SOURCE_CONFIG = "pyproject"
 SOURCE_CALL = "call-site"
 SOURCE_AUTOTUNE = "autotune"
+SOURCE_CALL_AUTOTUNE = "call-site+autotune"  # a call fixed some parameters, each autotune config the rest
 SOURCE_DEFAULTS = "defaults"
 SOURCE_MODULE = "module"
 
@@ -108,17 +109,23 @@ def binding_from_call(site: Site, args: list[Any], kwargs: dict[str, Any]) -> di
     if len(args) > len(positional) and p.star_arg is None:
         return None
     for name, value in zip(positional, args):
-        if known(value):
-            out[name] = value
+        _bind(out, name, value)
     for name, value in kwargs.items():
         if name == "**":
             continue  # `**config` whose contents are unknown: those parameters stay unbound
         if name in names or site.style == "eager" or p.star_kwarg is not None:
-            if known(value):
-                out[name] = value
+            _bind(out, name, value)
         else:
             return None
     return out
+
+
+def _bind(out: dict[str, Any], name: str, value: Any) -> None:
+    if known(value):
+        out[name] = value
+    elif isinstance(value, (Unknown, Sym)):
+        # The call passes something computed at run time: the parameter's default does not apply.
+        out[name] = Sym(name, frozenset({name}))
 
 
 def _configs(site: Site, ev: Evaluator, base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -165,8 +172,9 @@ def instantiations(site: Site, requests: list[Request], calls: list[CallSite], e
             if missing and site.autotune_configs is not None:
                 configs = _configs(site, ev, binding)
                 for config in configs:
-                    merged = {**{k: v for k, v in config.items() if k in missing or k not in names}, **binding}
-                    found.append(Instantiation(merged, SOURCE_CALL))
+                    extra = {k: v for k, v in config.items() if k in missing or k not in names}
+                    source = SOURCE_CALL_AUTOTUNE if any(k in missing for k in extra) else SOURCE_CALL
+                    found.append(Instantiation({**extra, **binding}, source))
                 if configs:
                     continue
             found.append(Instantiation(binding, SOURCE_CALL))
@@ -181,7 +189,9 @@ def instantiations(site: Site, requests: list[Request], calls: list[CallSite], e
 
 def _complete(site: Site, binding: dict[str, Any], names: list[str]) -> bool:
     defaults = site.func.defaults
-    return all(n in binding or n in defaults or n in site.tensor_params for n in names)
+    return all(
+        (n in binding and not isinstance(binding[n], Sym)) or n in defaults or n in site.tensor_params for n in names
+    )
 
 
 def _dedupe(items: list[Instantiation]) -> list[Instantiation]:

@@ -53,7 +53,7 @@ from .model import (
     Stmt,
 )
 from .source import SourceFile
-from .values import UNKNOWN, FunctionValue, ModuleRef, Sym, TensorValue, as_int
+from .values import UNKNOWN, FunctionValue, ModuleRef, Sym, TensorValue, as_int, show
 
 KERNEL_BUDGET = 200_000
 
@@ -159,6 +159,26 @@ def operand_region(value: Any) -> tuple[tuple[Any, Any], ...] | None:
     return None
 
 
+def _is_thread_index(value: Any) -> bool:
+    return isinstance(value, Sym) and value.text in ("T.get_thread_binding()", "T.thread_binding_var()")
+
+
+_FLIPPED = {"LessThan": "GreaterThan", "GreaterThan": "LessThan", "LessThanEqual": "GreaterThanEqual",
+            "GreaterThanEqual": "LessThanEqual", "Equal": "Equal"}
+
+
+def _compare_bound(lhs: Any, op: str, rhs: Any) -> tuple[int, int] | None:
+    """`tx < 128` (or `128 > tx`) as the interval [0, 128) of thread indices."""
+    if _is_thread_index(rhs) and not _is_thread_index(lhs):
+        lhs, rhs, op = rhs, lhs, _FLIPPED.get(op, "")
+    k = as_int(rhs)
+    if not _is_thread_index(lhs) or k is None:
+        return None
+    big = 1 << 30
+    return {"LessThan": (0, k), "LessThanEqual": (0, k + 1), "GreaterThan": (k + 1, big),
+            "GreaterThanEqual": (k, big), "Equal": (k, k + 1)}.get(op)
+
+
 def as_dtype(value: Any) -> DType | None:
     if isinstance(value, DType):
         return value
@@ -205,6 +225,7 @@ class KernelInterpreter(Evaluator):
         self.call_node: cst.Call | None = None
         self.current_func: FunctionValue | None = None
         self.kernel_index = 0
+        self.thread_range: tuple[int, int] | None = None  # [lo, hi) of threadIdx.x where statements run
 
     def span(self, node: cst.CSTNode | None) -> Span:
         return Span(self.source.locator, node, self.stmt_node)
@@ -302,12 +323,16 @@ class KernelInterpreter(Evaluator):
             {n for b in self.buffers if b.is_shared for d in b.shape if isinstance(d, Sym) for n in d.free}
         )
         unbound = set(shared_free)
+        missing: list[str] = []
         if site.style != "prim_func":
             p = site.node.params
             for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
                 pname = param.name.value
-                if pname not in self.binding and pname not in site.func.defaults and pname not in site.tensor_params:
+                bound = pname in self.binding and not isinstance(self.binding[pname], Sym)
+                if not bound and (pname in self.binding or pname not in site.func.defaults) \
+                        and pname not in site.tensor_params:
                     unbound.add(pname)
+                    missing.append(pname)
         for cname, value in self.const_names.items():
             if isinstance(value, Sym):
                 unbound.add(cname)
@@ -325,6 +350,7 @@ class KernelInterpreter(Evaluator):
             style=site.style,
             unbound=tuple(sorted(unbound)),
             shared_unbound=tuple(shared_free),
+            unbound_params=tuple(missing),
             pass_configs=dict(site.pass_configs),
             incomplete=list(self.incomplete),
         )
@@ -403,6 +429,8 @@ class KernelInterpreter(Evaluator):
         else:
             thread_dims = (threads,)
         self.launch = Launch(grid, thread_dims, self.span(call))
+        count = self.launch.thread_count
+        self.thread_range = (0, count) if count is not None and len(thread_dims) == 1 else None
         if item.asname is not None:
             target = item.asname.name
             names = [target] if isinstance(target, cst.Name) else [
@@ -432,22 +460,24 @@ class KernelInterpreter(Evaluator):
             self._block(stmt, "serial", (), (UNKNOWN,), stmt.body, scope)
         elif isinstance(stmt, cst.With):
             kind = "block"
+            role_threads: int | None = None
             for item in stmt.items:
                 self.touched = []
                 if isinstance(item.item, cst.Call) and t_name(self.expr(item.item.func, scope)) == "ws":
                     kind = "ws"  # a warp-specialized role written by hand: `with T.ws(1):`
+                    role_threads = 128 * max(len(item.item.args), 1)  # each id names one warp group
                 value = self.expr(item.item, scope)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, scope)
-            self._block(stmt, kind, (), (), stmt.body, scope)
+            self._block(stmt, kind, (), (), stmt.body, scope, threads=role_threads)
         elif isinstance(stmt, cst.FunctionDef):
             Evaluator.stmt(self, stmt, scope)
         elif isinstance(stmt, cst.Try):
             self.run_block(stmt.body, scope)
 
     def _block(self, node: cst.CSTNode, kind: str, names: tuple[str, ...], extents: tuple[Any, ...],
-               body: cst.BaseSuite, scope: Scope, spec: LoopSpec | None = None) -> None:
-        loop = Loop(kind, names, extents, [], self.span(node))
+               body: cst.BaseSuite, scope: Scope, spec: LoopSpec | None = None, threads: int | None = None) -> None:
+        loop = Loop(kind, names, extents, [], self.span(node), threads=threads)
         if spec is not None:
             loop.num_stages = spec.num_stages
             loop.order = spec.order
@@ -513,11 +543,17 @@ class KernelInterpreter(Evaluator):
         cond = Cond([], [], self.span(stmt))
         if reads:
             cond.then.append(Op("other", "condition", tuple(reads), self.span(stmt.test)))
+        outer = self.thread_range
+        ranges = self._thread_split(stmt.test, scope)
+        if ranges is not None:
+            cond.then_threads, cond.else_threads = (r[1] - r[0] if r else None for r in ranges)
         self.emit(cond)
-        for branch, block in ((cond.then, stmt.body), (cond.orelse, stmt.orelse)):
+        for index, (branch, block) in enumerate(((cond.then, stmt.body), (cond.orelse, stmt.orelse))):
             if block is None:
                 continue
             self.frames.append(branch)
+            if ranges is not None:
+                self.thread_range = ranges[index]
             try:
                 if isinstance(block, cst.If):
                     self.stmt(block, scope)
@@ -529,6 +565,63 @@ class KernelInterpreter(Evaluator):
                 pass
             finally:
                 self.frames.pop()
+                self.thread_range = outer
+
+    def _thread_split(self, test: cst.BaseExpression, scope: Scope
+                      ) -> tuple[tuple[int, int] | None, tuple[int, int] | None] | None:
+        """For `tx < 128`, `64 <= tx < 96`, `tx >= 128 and tx < 256`: the thread ranges of the two branches.
+
+        Like TileLang's bound analysis, a range is one interval: where the
+        rest is not contiguous (or the test has other conjuncts) the other
+        branch keeps the enclosing range.
+        """
+        outer = self.thread_range
+        if outer is None:
+            return None
+        saved = self.touched
+        try:
+            found = self._thread_interval(test, scope)
+        finally:
+            self.touched = saved
+        if found is None:
+            return None
+        (lo, hi), exact = found
+        lo, hi = max(outer[0], lo), min(outer[1], hi)
+        if lo >= hi:
+            return None, outer
+        else_range: tuple[int, int] | None = outer
+        if exact and lo == outer[0]:
+            else_range = (hi, outer[1]) if hi < outer[1] else None
+        elif exact and hi == outer[1]:
+            else_range = (outer[0], lo)
+        return (lo, hi), else_range
+
+    def _thread_interval(self, test: cst.BaseExpression, scope: Scope) -> tuple[tuple[int, int], bool] | None:
+        """The [lo, hi) of thread indices a test admits, and whether the test says nothing else."""
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            left = self._thread_interval(test.left, scope)
+            right = self._thread_interval(test.right, scope)
+            if left is None or right is None:
+                one = left or right
+                return (one[0], False) if one else None
+            (a, b), (c, d) = left[0], right[0]
+            return (max(a, c), min(b, d)), left[1] and right[1]
+        if not isinstance(test, cst.Comparison):
+            return None
+        lo, hi = 0, 1 << 30
+        left = self.expr(test.left, scope)
+        exact = True
+        for target in test.comparisons:
+            right = self.expr(target.comparator, scope)
+            bound = _compare_bound(left, type(target.operator).__name__, right)
+            if bound is None:
+                exact = False
+            else:
+                lo, hi = max(lo, bound[0]), min(hi, bound[1])
+            left = right
+        if (lo, hi) == (0, 1 << 30):
+            return None
+        return (lo, hi), exact
 
     def _kernel_small(self, small: cst.BaseSmallStatement, scope: Scope) -> None:
         self.touched = []
@@ -761,11 +854,13 @@ class KernelInterpreter(Evaluator):
         return TensorSpec(shape, dtype, scope_name)
 
     def _empty(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        dtype = as_dtype(kwargs.get("dtype", "float32"))
+        if len(args) == 2 and isinstance(args[0], (list, tuple)) and as_dtype(args[1]) is not None:
+            shape, dtype = tuple(args[0]), as_dtype(args[1])  # T.empty(shape, dtype)
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)):
             shape = tuple(args[0])
         else:
             shape = tuple(args)
-        dtype = as_dtype(kwargs.get("dtype", "float32"))
         buf = Buffer("", GLOBAL, shape, dtype, self.span(self.call_node), is_param=True)
         self.buffers.append(buf)
         return buf
@@ -872,7 +967,8 @@ class KernelInterpreter(Evaluator):
             self.emit(Op("call", name, tuple(accesses), self.span(self.call_node)))
 
     def _kernel_value(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return Sym(f"T.{name}()", frozenset())
+        dim = args[0] if args else kwargs.get("dim", 0)
+        return Sym(f"T.{name}()" if dim == 0 else f"T.{name}({show(dim)})", frozenset())
 
 
 _T_HANDLERS: dict[str, Callable[[KernelInterpreter, str, list[Any], dict[str, Any]], Any]] = {

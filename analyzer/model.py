@@ -174,6 +174,7 @@ class Loop:
     num_stages: int = 0
     order: tuple[int, ...] | None = None
     stage: tuple[int, ...] | None = None
+    threads: int | None = None  # a `with T.ws(...)` role: the threads that run its body
 
 
 @dataclass(eq=False)
@@ -183,6 +184,9 @@ class Cond:
     then: list["Stmt"]
     orelse: list["Stmt"]
     span: Span
+    # a test on the thread index (`if tx < 128:`): how many threads run each branch
+    then_threads: int | None = None
+    else_threads: int | None = None
 
 
 Stmt = Union[Op, Loop, Cond]
@@ -208,6 +212,23 @@ def walk_in_context(stmts: list[Stmt], loops: tuple[Loop, ...] = ()) -> Iterator
         elif isinstance(s, Cond):
             yield from walk_in_context(s.then, loops)
             yield from walk_in_context(s.orelse, loops)
+
+
+def walk_with_threads(stmts: list[Stmt], threads: int | None, loops: tuple[Loop, ...] = ()
+                      ) -> Iterator[tuple[Stmt, tuple[Loop, ...], int | None]]:
+    """Every statement with its loops and the number of threads that run it.
+
+    TileLang narrows the thread range inside `if tx < 128:` style branches and
+    warp-specialized roles, and lays out fragments and gemms for that range.
+    """
+    for s in stmts:
+        yield s, loops, threads
+        if isinstance(s, Loop):
+            inner = s.threads if s.threads is not None else threads
+            yield from walk_with_threads(s.body, inner, loops + (s,))
+        elif isinstance(s, Cond):
+            yield from walk_with_threads(s.then, s.then_threads or threads, loops)
+            yield from walk_with_threads(s.orelse, s.else_threads or threads, loops)
 
 
 def accesses(stmt: Stmt) -> Iterator[Access]:
@@ -246,6 +267,7 @@ class KernelModel:
     style: str = "factory"  # "factory", "prim_func" or "eager" (see discover.py)
     unbound: tuple[str, ...] = ()  # parameters (and T.const names) with no value at all
     shared_unbound: tuple[str, ...] = ()  # the unbound names that shared-memory shapes depend on
+    unbound_params: tuple[str, ...] = ()  # parameters of the site with neither a value nor a default
     pass_configs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # set when the body could not be followed completely (the model may miss statements)
@@ -255,6 +277,16 @@ class KernelModel:
 
     def shared_buffers(self) -> list[Buffer]:
         return [b for b in self.buffers if b.is_shared]
+
+    @property
+    def tuned(self) -> bool:
+        """Whether this instantiation is one of several autotune configs (the tuner skips those that fail)."""
+        return self.instantiation_source in ("autotune", "call-site+autotune")
+
+    @property
+    def guessed(self) -> bool:
+        """Whether no call binds this kernel and it was filled from defaults with some parameters still free."""
+        return self.instantiation_source == "defaults" and bool(self.unbound_params)
 
 
 def sym_text(value: Any) -> Any:

@@ -576,6 +576,8 @@ def _needs_workspace(model: KernelModel, op: Op, threads: int, arch: Arch) -> bo
         return False
     if dim < 0:
         dim += len(shape)
+    if not 0 <= dim < len(shape):
+        return False  # TL203 reports the bad dimension
     root = src.root
     if root.dtype is None:
         return False
