@@ -109,19 +109,22 @@ def binding_from_call(site: Site, args: list[Any], kwargs: dict[str, Any]) -> di
     if len(args) > len(positional) and p.star_arg is None:
         return None
     for name, value in zip(positional, args):
-        _bind(out, name, value)
+        _bind(out, name, value, name in site.tensor_params)
     for name, value in kwargs.items():
         if name == "**":
             continue  # `**config` whose contents are unknown: those parameters stay unbound
         if name in names or site.style == "eager" or p.star_kwarg is not None:
-            _bind(out, name, value)
+            _bind(out, name, value, name in site.tensor_params)
         else:
             return None
     return out
 
 
-def _bind(out: dict[str, Any], name: str, value: Any) -> None:
-    if known(value):
+def _bind(out: dict[str, Any], name: str, value: Any, tensor: bool) -> None:
+    if tensor:
+        if isinstance(value, TensorValue) and known(value):
+            out[name] = value  # its shape binds the kernel's T.const names
+    elif known(value):
         out[name] = value
     elif isinstance(value, (Unknown, Sym)):
         # The call passes something computed at run time: the parameter's default does not apply.

@@ -328,10 +328,11 @@ class KernelInterpreter(Evaluator):
             p = site.node.params
             for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
                 pname = param.name.value
-                bound = pname in self.binding and not isinstance(self.binding[pname], Sym)
-                if not bound and (pname in self.binding or pname not in site.func.defaults) \
-                        and pname not in site.tensor_params:
+                late = pname in self.binding and isinstance(self.binding[pname], Sym)  # a run-time value
+                free = pname not in self.binding and pname not in site.func.defaults
+                if (late or free) and pname not in site.tensor_params:
                     unbound.add(pname)
+                if free and pname not in site.tensor_params:
                     missing.append(pname)
         for cname, value in self.const_names.items():
             if isinstance(value, Sym):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..config import Config
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Range, Severity
 
 if TYPE_CHECKING:
     from ..engine import ModuleAnalysis
@@ -26,6 +26,9 @@ class Example:
     source: str
     expect: tuple[str, ...] = ()
     args: tuple[str, ...] = ()  # extra tilelint arguments, e.g. ("--arch", "sm_89")
+    # what TileLang itself does with an invalid example: "" = refuses it (lowering, nvcc or launch fails);
+    # "silent" = compiles it, and it misbehaves at run time (the reason the rule exists)
+    tilelang: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,13 @@ def run_rules(analysis: "ModuleAnalysis", plans: dict[int, dict[str, Any]], conf
     out: list[Diagnostic] = []
     for rule in REGISTRY.values():
         if rule.check is not None and config.enabled(rule.code):
-            out.extend(rule.check(analysis, plans, config))
+            try:
+                out.extend(rule.check(analysis, plans, config))
+            except Exception as err:  # noqa: BLE001 - one broken rule must not hide the others' findings
+                if config.enabled("TL904"):
+                    message = (f"rule {rule.code} ({rule.name}) failed on this file and was skipped: "
+                               f"{type(err).__name__}: {err}")
+                    out.append(Diagnostic("TL904", Severity.WARNING, message, Range.point(0, 0)))
     return out
 
 

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..diagnostics import Diagnostic, Severity
+from ..model import KernelModel
+from ..values import Sym
 from . import Example, Rule, register
+from .common import dedupe
 
 if TYPE_CHECKING:
     from ..engine import ModuleAnalysis
@@ -26,12 +29,17 @@ def check_uninstantiated(analysis: "ModuleAnalysis", plans: dict[int, dict[str, 
         message = (
             f"kernel {model.name} of {model.site}: shared memory cannot be sized because "
             f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no value "
-            f"(no call with constant arguments, no default); bind {'it' if len(names) == 1 else 'them'} with "
+            f"(no call with constant arguments{', no default' if not _overridden(model, names) else ''}); bind {'it' if len(names) == 1 else 'them'} with "
             f"`# tilelint: instantiate {hint}`, `--instantiate '{hint}'` or "
             f"[tool.tilelint] instantiate"
         )
         out.append(Diagnostic("TL902", Severity.INFORMATION, message, model.span.range, None, model.name))
-    return out
+    return dedupe(out)
+
+
+def _overridden(model: KernelModel, names: list[str]) -> bool:
+    """Whether some of the names have defaults that a call replaces with a run-time value."""
+    return any(isinstance(model.instantiation.get(n), Sym) and n not in model.unbound_params for n in names)
 
 
 def check_incomplete(analysis: "ModuleAnalysis", plans: dict[int, dict[str, Any]], config: Config) -> list[Diagnostic]:
@@ -141,5 +149,16 @@ register(
         "The file could not be read (missing, not a file, or not UTF-8 text).",
         why="tilelint reports the file instead of stopping the whole run.",
         fix="Check the path, and save the file as UTF-8.",
+    )
+)
+
+register(
+    Rule(
+        "TL904",
+        "rule-failed",
+        Severity.WARNING,
+        "A rule failed on this file and was skipped; the other rules still ran.",
+        why="An analyzer bug in one rule must not hide every other finding, nor stop a CI run.",
+        fix="Report it with the file attached; disable the named rule meanwhile if it gets in the way.",
     )
 )
