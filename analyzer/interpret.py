@@ -635,11 +635,11 @@ class KernelInterpreter(Evaluator):
             writes: list[Access] = []
             for target in targets:
                 writes.extend(self._store_target(target, value, scope))
-            self._record_statement(before, writes, small)
+            self._record_statement(before, writes, small, {"value": value})
         elif isinstance(small, cst.AugAssign):
             value = self.expr(small.value, scope)
             writes = self._store_target(small.target, value, scope, augmented=True)
-            self._record_statement(before, writes, small)
+            self._record_statement(before, writes, small, {"value": value, "augmented": True})
         elif isinstance(small, cst.Expr):
             self.expr(small.value, scope)
             self._record_statement(before, [], small)
@@ -652,7 +652,8 @@ class KernelInterpreter(Evaluator):
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             Evaluator.small_stmt(self, small, scope)
 
-    def _record_statement(self, before: int, writes: list[Access], node: cst.CSTNode) -> None:
+    def _record_statement(self, before: int, writes: list[Access], node: cst.CSTNode,
+                          args: dict[str, Any] | None = None) -> None:
         """Emit an Op for a statement that touched buffers but made no tile op itself."""
         emitted = self.frames and len(self.frames[-1]) > before
         if emitted and not writes:
@@ -661,7 +662,8 @@ class KernelInterpreter(Evaluator):
             return
         accesses = tuple(writes) + tuple(self.touched)
         kind = "store" if writes else "other"
-        self.emit(Op(kind, "", accesses, self.span(node)))
+        # a store keeps the value it stores (a literal, a Sym, a BufferLoad...)
+        self.emit(Op(kind, "", accesses, self.span(node), dict(args or {}) if writes else {}))
 
     def _store_target(self, target: cst.BaseExpression, value: Any, scope: Scope,
                       augmented: bool = False) -> list[Access]:
