@@ -278,7 +278,24 @@ def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, 
                     )
                 )
             analysis.models.extend(models)
+    target = file_target(source.text)
+    for model in analysis.models:
+        model.target = target
     return analysis
+
+
+_FOREIGN_TARGET = re.compile(
+    r"""(?:target\s*=\s*|Target\(\s*|determine_target\(\s*)["'](llvm|c|metal|hip|rocm|webgpu|cpu|ascend)\b"""
+)
+_CUDA_TARGET = re.compile(r"""["']cuda\b|"kind"\s*:\s*"cuda"|'kind'\s*:\s*'cuda'""")
+
+
+def file_target(text: str) -> str:
+    """The backend a file builds its kernels for: "cuda" unless it names only another one (llvm, metal, hip...)."""
+    foreign = _FOREIGN_TARGET.search(text)
+    if foreign is None or _CUDA_TARGET.search(text):
+        return "cuda"
+    return foreign.group(1)
 
 
 def may_define_kernel(text: str) -> bool:

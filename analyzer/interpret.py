@@ -791,6 +791,10 @@ class KernelInterpreter(Evaluator):
         if self.in_kernel and entry is not None and entry.category == "annotation":
             # `T.annotate_layout({A_shared: ...})` names buffers without touching them
             self.touched = []
+            if name == "annotate_layout" and args and isinstance(args[0], dict):
+                for key in args[0]:
+                    if isinstance(key, Buffer):
+                        key.layout_annotated = True
         elif self.in_kernel and entry is not None and entry.category not in ("math", "dtype"):
             self._generic_call(name, entry, args, kwargs)
         return result

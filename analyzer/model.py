@@ -76,6 +76,7 @@ class Buffer:
     arrive_count: Any = None  # alloc_barrier
     base: "Buffer | None" = None  # set for views (T.reshape / T.view): the buffer that owns the bytes
     in_kernel: bool = True  # allocated inside the `with T.Kernel` body
+    layout_annotated: bool = False  # named in T.annotate_layout (its layout is given, not inferred)
 
     @property
     def root(self) -> "Buffer":
@@ -268,6 +269,7 @@ class KernelModel:
     unbound: tuple[str, ...] = ()  # parameters (and T.const names) with no value at all
     shared_unbound: tuple[str, ...] = ()  # the unbound names that shared-memory shapes depend on
     unbound_params: tuple[str, ...] = ()  # parameters of the site with neither a value nor a default
+    target: str = "cuda"  # the backend the file builds for (engine.file_target); CUDA rules skip others
     pass_configs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # set when the body could not be followed completely (the model may miss statements)

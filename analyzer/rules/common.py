@@ -16,10 +16,12 @@ if TYPE_CHECKING:
 ModelCheck = Callable[[KernelModel, Config], Iterable[Diagnostic]]
 
 
-def per_model(check: ModelCheck) -> Callable[["ModuleAnalysis", dict[int, dict[str, Any]], Config], list[Diagnostic]]:
+def per_model(check: ModelCheck, cuda_only: bool = False
+              ) -> Callable[["ModuleAnalysis", dict[int, dict[str, Any]], Config], list[Diagnostic]]:
     """Adapt a check of one KernelModel to the registry's signature.
 
-    Autotune configs are tried one by one and the tuner skips those that fail
+    `cuda_only` checks skip files that build for another back end (see
+    engine.file_target). Autotune configs are tried one by one and the tuner skips those that fail
     to compile, so an error found in only some configs of a site becomes a
     warning naming them; an error in every config stays an error. Identical
     findings from several instantiations are reported once.
@@ -29,7 +31,7 @@ def per_model(check: ModelCheck) -> Callable[["ModuleAnalysis", dict[int, dict[s
         out: list[Diagnostic] = []
         tuned: dict[tuple[str, int], list[tuple[KernelModel, list[Diagnostic]]]] = {}
         for model in analysis.models:
-            if model.incomplete:
+            if model.incomplete or (cuda_only and model.target != "cuda"):
                 continue
             found = list(check(model, config))
             if model.tuned:

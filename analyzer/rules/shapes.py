@@ -18,6 +18,7 @@ from ..model import (
     walk_in_context,
     walk_with_threads,
 )
+from ..interpret import operand_buffer
 from ..tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
 from ..values import Sym, as_int
 from . import Example, Rule, register
@@ -73,6 +74,14 @@ def _squeeze(shape: list[int]) -> list[int]:
     return [d for d in shape if d != 1]
 
 
+def _level(buffer: Any) -> int:
+    """TileLang walks the side nearest the threads: fragment/local 2, shared 1, global 0."""
+    scope = buffer.scope
+    if scope.startswith("local"):
+        return 2
+    return 1 if scope.startswith("shared") else 0
+
+
 def check_copy_shapes(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
     for op, _ in _ops(model):
         if op.kind != "copy" or op.name not in ("copy", "async_copy", "tma_copy"):
@@ -84,15 +93,59 @@ def check_copy_shapes(model: KernelModel, config: Config) -> Iterable[Diagnostic
         s, d = dims(src_shape), dims(dst_shape)
         if s is None or d is None:
             continue
-        if _squeeze(s) != _squeeze(d):
-            yield diag(
-                "TL202",
-                Severity.ERROR,
-                f"T.copy extents disagree: {operand_name(src)} covers {shape_text(s)} but {operand_name(dst)} "
-                f"covers {shape_text(d)}; T.copy does not broadcast or reshape: slice both sides to the same extents",
-                op.span,
-                model,
-            )
+        s1, d1 = _squeeze(s), _squeeze(d)
+        if s1 == d1:
+            continue
+        sn, dn = operand_name(src), operand_name(dst)
+        if len(s1) != len(d1):
+            yield diag("TL202", Severity.ERROR,
+                       f"T.copy extents disagree: {sn} covers {shape_text(s)} but {dn} covers {shape_text(d)}, "
+                       f"{len(s1)} against {len(d1)} non-unit dimensions; T.copy does not broadcast or reshape: "
+                       f"slice both sides to the same extents", op.span, model)
+            continue
+        dst_walks = _level(operand_buffer(dst)) > _level(operand_buffer(src))
+        short = [i for i, (a, b) in enumerate(zip(s1, d1)) if b < a]
+        if dst_walks and short:
+            yield diag("TL202", Severity.ERROR,
+                       f"T.copy extents disagree: {sn} covers {shape_text(s)} but {dn} covers {shape_text(d)}; "
+                       f"TileLang walks the destination's extents, which are smaller ('Selected loop range is "
+                       f"smaller than original src range'): slice both sides to the same extents", op.span, model)
+            continue
+        walker, other = (dn, sn) if dst_walks else (sn, dn)
+        effect = "reads past the end of" if dst_walks else "writes past the end of"
+        if not dst_walks and all(a <= b for a, b in zip(s1, d1)):
+            effect = "fills only part of"
+        yield diag("TL202", Severity.WARNING,
+                   f"T.copy extents disagree: {sn} covers {shape_text(s)} but {dn} covers {shape_text(d)}; TileLang "
+                   f"walks {walker}'s extents and {effect} {other} (only the buffer bounds are guarded): slice both "
+                   f"sides to the same extents", op.span, model)
+
+
+def check_copies_and_views(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
+    yield from check_copy_shapes(model, config)
+    yield from check_views(model, config)
+
+
+def check_views(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
+    """T.reshape / T.view must keep the byte size of what they view."""
+    seen: set[int] = set()
+    for op, _ in _ops(model):
+        for a in op.accesses:
+            view = a.buffer
+            if view.base is None or id(view) in seen:
+                continue
+            seen.add(id(view))
+            base = view.base
+            nv, nb = view.elements, base.elements
+            if nv is None or nb is None or view.dtype is None or base.dtype is None:
+                continue
+            bv, bb = nv * view.dtype.bits, nb * base.dtype.bits
+            if bv != bb:
+                what = "element count" if view.dtype == base.dtype else "size in bits"
+                yield diag("TL202", Severity.ERROR,
+                           f"T.reshape/T.view of {base.name} {shape_text(base.shape)} to {shape_text(view.shape)} changes the "
+                           f"{what} ({nb} x {base.dtype} -> {nv} x {view.dtype}); a view keeps the same bytes",
+                           view.span, model)
 
 
 def _corner_overflow(corner: BufferLoad, extents: list[int]) -> str | None:
@@ -118,6 +171,8 @@ def _corner_overflow(corner: BufferLoad, extents: list[int]) -> str | None:
 
 def check_bounds(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
     for op, _ in _ops(model):
+        if op.kind == "copy" and op.name not in ("copy", "async_copy", "tma_copy"):
+            continue  # transposes and im2col guard their own edges
         if op.kind == "copy" and op.name in ("copy", "async_copy", "tma_copy"):
             src, dst = op.args.get("src"), op.args.get("dst")
             for corner, other in ((src, dst), (dst, src)):
@@ -184,6 +239,9 @@ def check_reduce(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
         axis = dim % rank
         if op.kind == "reduce":
             expected = src_shape[:axis] + src_shape[axis + 1 :] or [1]
+            keep_dim = out_shape == src_shape[:axis] + [1] + src_shape[axis + 1 :]
+            if keep_dim and model.target != "cuda":
+                continue  # the CPU back end accepts a keep-dim output
             if out_shape != expected and not (len(expected) == 0 and out_shape == [1]):
                 yield diag(
                     "TL203",
@@ -261,21 +319,46 @@ def _threads_at(model: KernelModel) -> Iterable[tuple[Op, int | None]]:
             yield stmt, threads
 
 
+def _parallel_trips(loops: tuple[Loop, ...]) -> int | None:
+    """Iterations of the innermost run of T.Parallel loops around a statement."""
+    trips = 1
+    found = False
+    for loop in reversed(loops):
+        if loop.kind != "parallel":
+            break
+        found = True
+        for e in loop.extents:
+            n = as_int(e)
+            if n is None:
+                return None
+            trips *= n
+    return trips if found else None
+
+
 def check_fragment_layout(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
     gemm_outputs = {
         id(a.buffer.root) for op, _ in _ops(model) if op.kind == "gemm" for a in op.accesses if a.write
     }
-    # the threads that touch each fragment: TileLang lays it out over that range
-    seen: dict[int, set[int | None]] = {}
-    for op, threads in _threads_at(model):
-        for a in op.accesses:
-            seen.setdefault(id(a.buffer.root), set()).add(threads)
-    for buf in model.buffers:
-        if buf.scope != FRAGMENT or buf.base is not None or id(buf) in gemm_outputs:
+    # the threads that touch each fragment (TileLang lays it out over that range), and the
+    # T.Parallel nests that touch it: one whose trip count the threads divide can lend it a layout
+    threads_seen: dict[int, set[int | None]] = {}
+    lenders: set[int] = set()
+    total = model.launch.thread_count if model.launch else None
+    for stmt, loops, threads in walk_with_threads(model.body, total):
+        if not isinstance(stmt, Op):
             continue
-        counts = seen.get(id(buf), set())
-        if len(counts) != 1:
-            continue  # unused, or touched under several thread ranges
+        trips = _parallel_trips(loops)
+        for a in stmt.accesses:
+            key = id(a.buffer.root)
+            threads_seen.setdefault(key, set()).add(threads)
+            if trips is not None and threads and trips >= threads and trips % threads == 0:
+                lenders.add(key)
+    for buf in model.buffers:
+        if buf.scope != FRAGMENT or buf.base is not None or id(buf) in gemm_outputs or buf.layout_annotated:
+            continue
+        counts = threads_seen.get(id(buf), set())
+        if len(counts) != 1 or id(buf) in lenders:
+            continue  # unused, touched under several thread ranges, or laid out by a larger loop
         [threads] = counts
         n = buf.elements
         if threads is None or n is None or n <= threads or n % threads == 0:
@@ -396,7 +479,7 @@ register(
         fix="Slice both sides to the same extents, or give one side as a start corner A[i, j].",
         invalid=(Example(_COPY.format(tile="block_N, block_M"), ("TL202",)),),
         valid=(Example(_COPY.format(tile="block_M, block_N")),),
-        check=per_model(check_copy_shapes),
+        check=per_model(check_copies_and_views),
     )
 )
 
@@ -516,7 +599,7 @@ register(
         fix="Use a multiple of the thread count (or at most the thread count) elements, or change threads.",
         invalid=(Example(_FRAGMENT.format(width=192), ("TL206",)),),
         valid=(Example(_FRAGMENT.format(width=256)),),
-        check=per_model(check_fragment_layout),
+        check=per_model(check_fragment_layout, cuda_only=True),
     )
 )
 
@@ -539,7 +622,7 @@ register(
                 "block_N=128", "block_N=16"), ("TL207",)),
         ),
         valid=(Example(_PARTITION.format(gemm_extra=", transpose_B=True", bm=64, threads=128, **_GEMM_NT)),),
-        check=per_model(check_warp_partition),
+        check=per_model(check_warp_partition, cuda_only=True),
     )
 )
 

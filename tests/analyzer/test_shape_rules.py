@@ -220,3 +220,82 @@ def test_copy_tiles_hanging_over_the_edge_are_guarded_but_fixed_indices_are_not(
     assert _diags(EDGE.format(row=31), "TL204") == []
     [d] = _diags(EDGE.format(row=32), "TL204")
     assert d.message == "index 32 is out of bounds for dimension 0 of S, which has 32 elements (shape (32, 256))"
+
+
+MISMATCH = HEADER + '''def part(M, N):
+    @T.prim_func
+    def main(A: T.Tensor((M, N), "float16"), B: T.Tensor((M, N), "float16")):
+        with T.Kernel(1, threads=128) as bx:
+            S = T.alloc_shared((64, {cols}), "float16")
+            T.copy(A[0:64, 0:32], S)
+            T.copy(A[0:64, 0:2], B[0:64, 0:3])
+
+    return main
+
+
+kernel = part(1024, 1024)
+'''
+
+
+def test_copy_mismatch_is_an_error_only_where_tilelang_rejects_it() -> None:
+    found = _diags(MISMATCH.format(cols=32), "TL202")
+    # global -> global: TileLang walks the source's (64, 2) and leaves a column of B alone
+    [warn] = found
+    assert warn.severity is Severity.WARNING
+    assert "TileLang walks A[0:64, 0:2]'s extents and fills only part of B[0:64, 0:3]" in warn.message
+    # global -> shared walks the shared side: 16 columns cannot hold the 32 it must take
+    errors = [d for d in _diags(MISMATCH.format(cols=16), "TL202") if d.severity is Severity.ERROR]
+    [err] = errors
+    assert "A[0:64, 0:32] covers (64, 32) but S covers (64, 16)" in err.message
+    assert "Selected loop range is smaller than original src range" in err.message
+
+
+RESHAPE = HEADER + '''def flat(N):
+    @T.prim_func
+    def main(A: T.Tensor((N,), "float32"), B: T.Tensor((32, 32), "float32")):
+        with T.Kernel(1) as _:
+            R = T.reshape(A, [32, {cols}])
+            T.copy(R[0:32, 0:32], B)
+
+    return main
+
+
+kernel = flat(1024)
+'''
+
+
+def test_a_reshape_must_keep_the_element_count() -> None:
+    assert _diags(RESHAPE.format(cols=32), "TL202") == []
+    [d] = _diags(RESHAPE.format(cols=33), "TL202")
+    assert d.message.startswith("T.reshape/T.view of A (1024,) to (32, 33) changes the element count (1024 x float32")
+
+
+LENDER = HEADER + '''def lend(M):
+    @T.prim_func
+    def main(A: T.Tensor((16, 14), "int32"), B: T.Tensor((16, 448), "int32")):
+        with T.Kernel(1, threads=128) as bx:
+            A_local = T.alloc_fragment((16, 14), "int32")
+            T.copy(A, A_local)
+{use}
+    return main
+
+
+kernel = lend(1)
+'''
+
+
+def test_a_fragment_laid_out_by_a_larger_parallel_loop_is_not_flagged() -> None:
+    # 224 elements do not spread over 128 threads, but the 16 x 448 loop (56 per thread) lends a layout
+    wide = "            for i, j in T.Parallel(16, 448):\n                B[i, j] += A_local[i, j // 32]\n"
+    assert _diags(LENDER.format(use=wide), "TL206") == []
+    alone = "            T.copy(A_local, B[0:16, 0:14])\n"
+    [d] = _diags(LENDER.format(use=alone), "TL206")
+    assert "224 elements, more than the 128 threads" in d.message
+
+
+def test_files_built_for_another_back_end_skip_cuda_layout_rules() -> None:
+    source = LENDER.format(use="            T.copy(A_local, B[0:16, 0:14])\n")
+    cpu = source + '\n\ndef build():\n    return tilelang.compile(kernel, target="c")\n'
+    assert _diags(cpu, "TL206") == []
+    both = cpu + '\n\ndef build_gpu():\n    return tilelang.compile(kernel, target="cuda")\n'
+    assert len(_diags(both, "TL206")) == 1
