@@ -279,23 +279,33 @@ def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, 
                 )
             analysis.models.extend(models)
     target = file_target(source.text)
+    dynamic = tuple(sorted(set(_DYNAMIC.findall(source.text))))
     for model in analysis.models:
         model.target = target
+        model.dynamic_names = dynamic
     return analysis
 
 
 _FOREIGN_TARGET = re.compile(
     r"""(?:target\s*=\s*|Target\(\s*|determine_target\(\s*)["'](llvm|c|metal|hip|rocm|webgpu|cpu|ascend)\b"""
 )
+_METAL_HINT = re.compile(r"""["']mps["']|tilelang\.metal\b|requires_metal""")
 _CUDA_TARGET = re.compile(r"""["']cuda\b|"kind"\s*:\s*"cuda"|'kind'\s*:\s*'cuda'""")
+
+
+_DYNAMIC = re.compile(r"""T\.(?:dynamic|symbolic)\(\s*["'](\w+)["']""")
 
 
 def file_target(text: str) -> str:
     """The backend a file builds its kernels for: "cuda" unless it names only another one (llvm, metal, hip...)."""
-    foreign = _FOREIGN_TARGET.search(text)
-    if foreign is None or _CUDA_TARGET.search(text):
+    if _CUDA_TARGET.search(text):
         return "cuda"
-    return foreign.group(1)
+    foreign = _FOREIGN_TARGET.search(text)
+    if foreign is not None:
+        return foreign.group(1)
+    if _METAL_HINT.search(text):
+        return "metal"  # jit with no target on an Apple GPU (Metal Performance Shaders device)
+    return "cuda"
 
 
 def may_define_kernel(text: str) -> bool:

@@ -775,7 +775,12 @@ class KernelInterpreter(Evaluator):
 
     def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: cst.Call | None = None) -> Any:
         if isinstance(func, FunctionValue):
-            return self.call_function(func, args, kwargs)
+            # the buffers read to build the arguments belong to the calling statement: the callee's own
+            # statements start their access lists afresh
+            before = list(self.touched)
+            result = self.call_function(func, args, kwargs)
+            self.touched = before + self.touched
+            return result
         return super().call(func, args, kwargs, node)
 
     def call_t(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -270,6 +270,7 @@ class KernelModel:
     shared_unbound: tuple[str, ...] = ()  # the unbound names that shared-memory shapes depend on
     unbound_params: tuple[str, ...] = ()  # parameters of the site with neither a value nor a default
     target: str = "cuda"  # the backend the file builds for (engine.file_target); CUDA rules skip others
+    dynamic_names: tuple[str, ...] = ()  # names the file declares with T.dynamic / T.symbolic (run-time sizes)
     pass_configs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # set when the body could not be followed completely (the model may miss statements)
