@@ -65,9 +65,8 @@ def render_markdown() -> str:
         "Codes by family: TL1xx memory budgets, TL2xx shapes and indices, TL3xx dtypes, "
         "TL4xx scopes and placement, TL5xx launch and threads, TL9xx tool problems.",
         "",
-        "What TileLang 0.1.15 itself does with every example below is in "
-        "[rule-examples.md](rule-examples.md) (made by the opt-in oracle test "
-        "`tests/oracle/test_rule_examples.py`).",
+        "What TileLang 0.1.15 itself does with every example below is tabled at the end "
+        "([TileLang on every example](#tilelang-on-every-example)).",
         "",
         "| code | name | severity | summary |",
         "|---|---|---|---|",
@@ -76,7 +75,29 @@ def render_markdown() -> str:
         anchor = f"{rule.code.lower()}-{rule.name}"
         head.append(f"| [{rule.code}](#{anchor}) | {rule.name} | {rule.severity.label} | {rule.summary} |")
     body = [rule_section(r) for r in sorted(REGISTRY.values(), key=lambda r: r.code)]
+    body.append(_oracle_section())
     return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"
+
+
+ORACLE_TABLE = Path(__file__).resolve().parents[2] / "docs" / "rule-examples-tilelang.md"
+
+
+def _oracle_section() -> str:
+    """The table the opt-in oracle run wrote (tests/oracle/rule_examples.py), kept in docs/."""
+    head = [
+        "## TileLang on every example",
+        "",
+        "Each example above, lowered by TileLang 0.1.15 (CPU only) for sm_80 and sm_90 and its CUDA compiled "
+        "with nvcc, by `python tests/oracle/rule_examples.py --oracle-python <tilelang python> --out "
+        "docs/rule-examples-tilelang.md` (also run by the opt-in test `pytest -m oracle "
+        "tests/oracle/test_rule_examples.py`). An error rule agrees when TileLang rejects its invalid example "
+        "(lowering, nvcc or launch fails) and lowers its valid one; examples marked as accepted by TileLang are "
+        "mistakes that compile and go wrong at run time.",
+        "",
+    ]
+    if not ORACLE_TABLE.is_file():
+        return "\n".join(head + ["(not generated yet)"])
+    return "\n".join(head) + "\n" + ORACLE_TABLE.read_text(encoding="utf-8").strip()
 
 
 def render_readme_table() -> str:

@@ -368,7 +368,10 @@ def _only(check: Any, code: str) -> Any:
     """One code of a check that finds several, so that each rule can be turned off alone."""
 
     def run(model: KernelModel, config: Config) -> Iterable[Diagnostic]:
-        return [d for d in check(model, config) if d.code == code]
+        key = f"rules:{check.__name__}"
+        if key not in model.cache:  # the check runs once per model for all its codes
+            model.cache[key] = list(check(model, config))
+        return [d for d in model.cache[key] if d.code == code]
 
     run.__name__ = f"{check.__name__}_{code}"
     return run
@@ -693,8 +696,7 @@ register(
         why="The work that fills it is wasted registers and time, and TileLang may fail to infer its layout (#40).",
         fix="Copy it out or use it; otherwise remove it.",
         invalid=(Example(_DEAD.format(tail="            T.copy(A[bx * block_M, 0], spare)\n"
-                                           "            T.copy(spare, B[bx * block_M, 0])"), ("TL413",),
-                         tilelang="silent"),),
+                                           "            T.copy(spare, B[bx * block_M, 0])"), ("TL413",)),),
         valid=(Example(_DEAD.format(tail="            T.copy(x, spare)\n"
                                          "            T.copy(spare, B[bx * block_M, 0])")),),
         check=per_model(_only(check_dead_buffers, "TL413")),
