@@ -290,21 +290,29 @@ _FOREIGN_TARGET = re.compile(
     r"""(?:target\s*=\s*|Target\(\s*|determine_target\(\s*)["'](llvm|c|metal|hip|rocm|webgpu|cpu|ascend)\b"""
 )
 _METAL_HINT = re.compile(r"""["']mps["']|tilelang\.metal\b|requires_metal""")
-_CUDA_TARGET = re.compile(r"""["']cuda\b|"kind"\s*:\s*"cuda"|'kind'\s*:\s*'cuda'""")
-
-
+_HIP_HINT = re.compile(r"""skipif\(\s*torch\.version\.hip is None|requires_rocm""")  # skipped unless on ROCm
 _DYNAMIC = re.compile(r"""T\.(?:dynamic|symbolic)\(\s*["'](\w+)["']""")
+_CUDA_TARGET = re.compile(
+    r"""(?:target\s*=\s*|Target\(\s*)["']cuda\b|["']kind["']\s*:\s*["']cuda["']|requires_cuda"""
+)
 
 
 def file_target(text: str) -> str:
-    """The backend a file builds its kernels for: "cuda" unless it names only another one (llvm, metal, hip...)."""
+    """The back end a file builds its kernels for: "cuda" unless it names only another one.
+
+    An explicit CUDA target wins; then an explicit other target (`target="c"`,
+    `Target("metal")`...); then hints of a Metal-only or ROCm-only file. A
+    `device="cuda"` tensor says nothing: ROCm's torch calls its GPU "cuda" too.
+    """
     if _CUDA_TARGET.search(text):
         return "cuda"
     foreign = _FOREIGN_TARGET.search(text)
     if foreign is not None:
         return foreign.group(1)
     if _METAL_HINT.search(text):
-        return "metal"  # jit with no target on an Apple GPU (Metal Performance Shaders device)
+        return "metal"
+    if _HIP_HINT.search(text):
+        return "hip"
     return "cuda"
 
 

@@ -299,3 +299,18 @@ def test_files_built_for_another_back_end_skip_cuda_layout_rules() -> None:
     assert _diags(cpu, "TL206") == []
     both = cpu + '\n\ndef build_gpu():\n    return tilelang.compile(kernel, target="cuda")\n'
     assert len(_diags(both, "TL206")) == 1
+
+
+def test_file_back_end_detection() -> None:
+    from analyzer.engine import file_target
+
+    assert file_target('k = tilelang.compile(f, target="c")') == "c"
+    assert file_target('with tvm.target.Target("metal"):\n    pass') == "metal"
+    assert file_target('a = torch.randn(4, device="mps")') == "metal"
+    # ROCm's torch names its GPU "cuda": a ROCm-only test is still a HIP file
+    rocm = '@pytest.mark.skipif(torch.version.hip is None, reason="ROCm")\ndef test():\n    x = torch.ones(1, device="cuda")'
+    assert file_target(rocm) == "hip"
+    # a file that runs on both keeps the CUDA rules
+    assert file_target('arch = CUDA("cuda") if torch.version.hip is None else CDNA("hip")') == "cuda"
+    assert file_target("@tilelang.testing.requires_cuda\n@tilelang.testing.requires_rocm\ndef t(): pass") == "cuda"
+    assert file_target('k = tilelang.compile(f, target="c")\nk2 = tilelang.compile(g, target="cuda")') == "cuda"
