@@ -35,6 +35,7 @@ from .model import (
     Stmt,
     accesses,
     walk,
+    walk_with_threads,
 )
 from .tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
 from .values import Unknown, as_int
@@ -784,16 +785,20 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
                       reason=ver.reasons.get(id(b), ""))
         )
     if threads is not None:
+        # a reduction under `if tx < 128:` (or in a warp-specialized role) runs with that role's threads
+        narrowed = {id(st): t for st, _, t in walk_with_threads(model.body, model.launch.thread_count)
+                    if isinstance(st, Op) and t is not None} if model.launch else {}
         for i, s in index.ops:
-            if s.kind == "reduce" and _needs_workspace(model, s, threads, arch):
+            op_threads = min(narrowed.get(id(s), threads), threads)
+            if s.kind == "reduce" and _needs_workspace(model, s, op_threads, arch):
                 out = next((a.buffer for a in s.accesses if a.write), None)
                 src = next((a.buffer for a in s.accesses if not a.write), None)
                 if src is not None and _is_shared(src):
                     out = src
                 dtype = out.dtype if out is not None and out.dtype is not None else None
-                size = threads * (int(dtype.element_bytes) if dtype else 4)
+                size = op_threads * (int(dtype.element_bytes) if dtype else 4)
                 items.append(Placement("workspace", None, size, 1, DEFAULT_ALIGN, SLOT * i, SLOT * (i + 1),
-                                       reason=f"cross-warp {s.name} scratch ({threads} threads)"))
+                                       reason=f"cross-warp {s.name} scratch ({op_threads} threads)"))
     plan.placements = items
     if not items:
         plan.dynamic_bytes = 0
