@@ -11,6 +11,7 @@ from typing import Any
 from .config import Config
 from .dtypes import DType
 from .model import KernelModel, sym_text
+from .registers import estimate_registers
 from .shared_memory import SharedMemoryPlan
 from .discover import normalize_pass_configs
 from .values import ModuleRef, Sym, TensorValue, Unknown
@@ -66,6 +67,8 @@ def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config:
                 "line": b.span.line,
             }
         )
+    # the register estimate of analyzer.registers, for the first arch (per_arch repeats it where it differs)
+    kernel_registers = _registers(model, config.arches[0]) if config.arches else None
     per_arch: dict[str, Any] = {}
     for arch, plan in plans.items():
         entry: dict[str, Any] = {
@@ -79,6 +82,9 @@ def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config:
             entry["warp_specialized"] = True
         if plan.unknown_reason:
             entry["unknown_reason"] = plan.unknown_reason
+        registers = _registers(model, arch)
+        if registers != kernel_registers:
+            entry["registers_per_thread"] = registers  # only where it differs (wgmma on sm_90 needs fewer)
         per_arch[arch] = entry
     instantiation = {k: plain(v) for k, v in model.instantiation.items() if not isinstance(v, TensorValue)}
     return {
@@ -93,5 +99,16 @@ def kernel_facts(model: KernelModel, plans: dict[str, SharedMemoryPlan], config:
         "threads": threads,
         "buffers": buffers,
         "shared_memory_bytes": first.dynamic_bytes if first else None,
+        "registers_per_thread": kernel_registers,
         "per_arch": per_arch,
     }
+
+
+def _registers(model: KernelModel, arch: str) -> int | None:
+    """The register estimate of analyzer.registers (per thread, 32-bit), None without a known thread count."""
+    if model.incomplete or model.launch is None or model.launch.thread_count is None:
+        return None
+    try:
+        return estimate_registers(model, arch).total
+    except Exception:  # noqa: BLE001 - a fact must never break the report
+        return None

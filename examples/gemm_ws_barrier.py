@@ -7,14 +7,15 @@ T.alloc_barrier hand the slots back and forth:
   full[s]  - the producer has issued the loads of slot s (TMA completes the tx count),
   empty[s] - the consumer has finished reading slot s.
 The slot index lives in a T.alloc_var scalar and alpha in a one-element
-T.alloc_local array. T.alloc_barrier needs sm_90 or newer.
+T.alloc_local array. T.alloc_barrier needs sm_90 or newer, so the
+jit decorator pins the target to sm_90a.
 """
 
 import tilelang
 import tilelang.language as T
 
 
-@tilelang.jit
+@tilelang.jit(target="cuda -arch=sm_90a")
 def matmul_ws(A, B, Alpha, block_M: int, block_N: int, block_K: int, num_stages: int = 2):
     M, N, K = T.const("M, N, K")
     A: T.Tensor((M, K), T.float16)

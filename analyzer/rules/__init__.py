@@ -80,4 +80,4 @@ def lookup(code: str) -> Rule | None:
 
 
 # Import the rule families so they register themselves.
-from . import dtypes, memory, scopes, shapes, tool  # noqa: E402,F401
+from . import dtypes, launch, memory, scopes, shapes, tool  # noqa: E402,F401

@@ -14,8 +14,13 @@ and valid) this module
    does (``-std=c++20 --cubin``, ``-arch=sm_90a`` for sm_90 like TileLang on a
    Hopper GPU): this is where static ``__shared__`` over 48 KiB fails;
 5. compares the shared memory TileLang allocates (``dyn_shared_memory_buf``
-   plus static ``__shared__``) with the arch's per-block limit: over it, the
-   kernel builds but cannot launch.
+   plus static ``__shared__``) with the arch's per-block limit, and the threads
+   of the generated ``__launch_bounds__`` with CUDA's 1024 per block: over
+   either, the kernel builds but cannot launch.
+
+An example whose own ``@tilelang.jit(target=...)`` names an exact arch (``{"kind":
+"cuda", "arch": "sm_90"}``) is compiled with that arch, as TileLang does: it
+adds the ``a`` of sm_90a only for a target it detected itself.
 
 Each example becomes one :class:`Row`; :func:`render_table` turns rows into the
 Markdown table for the docs. Nothing here raises for a misbehaving example: an
@@ -64,6 +69,8 @@ REJECTED = frozenset({REJECTS, NVCC_REJECTS, FAILS_AT_LAUNCH})
 # analyzer's table does not know an arch
 FALLBACK_LIMITS = {"sm_80": 166912, "sm_86": 101376, "sm_89": 101376, "sm_90": 232448}
 
+MAX_THREADS_PER_BLOCK = 1024  # CUDA's limit: a larger block fails at launch ("invalid argument")
+
 MESSAGE_CHARS = 160
 
 
@@ -100,6 +107,7 @@ class Row:
     problem: str | None = None  # something unexpected on our side (tilelint failed, bad args)
     per_arch: dict[str, ArchResult] = field(default_factory=dict)
     silent: bool = False  # TileLang accepts this invalid example; it fails at run time
+    target_arch: str | None = None  # the exact arch the example's own target names (nvcc gets it as is)
 
     @property
     def label(self) -> str:
@@ -174,6 +182,21 @@ def nvcc_arch(arch: str) -> str:
     return arch
 
 
+_EXPLICIT_ARCH = re.compile(r"""target\s*=\s*\{[^}]*["']arch["']\s*:\s*["'](sm_\w+)["']""")
+
+
+def explicit_target_arch(source: str) -> str | None:
+    """The arch an example's `target={"kind": "cuda", "arch": "sm_90"}` names, if any."""
+    m = _EXPLICIT_ARCH.search(source)
+    return m.group(1) if m else None
+
+
+def launch_threads(cuda_source: str) -> int | None:
+    """The largest `__launch_bounds__(N, ...)` thread count in generated CUDA source."""
+    counts = [int(n) for n in re.findall(r"__launch_bounds__\((\d+)", cuda_source)]
+    return max(counts) if counts else None
+
+
 def _example_archs(args: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
     from analyzer.arch import parse_arch_list
 
@@ -235,9 +258,12 @@ def _nvcc_first_error(output: str) -> str:
     return lines[0] if lines else "nvcc failed without output"
 
 
-def _compile(nvcc: str, source: str, includes: list[str], arch: str, timeout: float) -> tuple[bool, str]:
+def _compile(nvcc: str, source: str, includes: list[str], arch: str, timeout: float,
+             exact: str | None = None) -> tuple[bool, str]:
+    """nvcc as TileLang runs it; `exact`: the arch an explicit target names (used as is, no 'a' added)."""
     target = source[:-3] + ".cubin"
-    cmd = [nvcc, "-std=c++20", "-w", *[f"-I{p}" for p in includes], f"-arch={nvcc_arch(arch)}", "--cubin", "-o", target, source]
+    flag = exact if exact is not None and exact.rstrip("a") == arch.rstrip("a") else nvcc_arch(arch)
+    cmd = [nvcc, "-std=c++20", "-w", *[f"-I{p}" for p in includes], f"-arch={flag}", "--cubin", "-o", target, source]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -307,7 +333,7 @@ def verify_examples(
         for kind, examples in (("invalid", rule.invalid), ("valid", rule.valid)):
             for index, ex in enumerate(examples):
                 row = Row(rule.code, rule.severity.label, kind, index, expect=tuple(ex.expect),
-                          silent=getattr(ex, "tilelang", "") == "silent")
+                          silent=getattr(ex, "tilelang", "") == "silent", target_arch=explicit_target_arch(ex.source))
                 rows.append(row)
                 path = workdir / f"{rule.code}_{kind}_{index}.py"
                 row.path = str(path)
@@ -399,7 +425,8 @@ def verify_examples(
                 if "error" not in res and res.get("cuda_source"):
                     todo.append((i, arch, res["cuda_source"], list(res.get("nvcc_includes") or [])))
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {(i, arch): pool.submit(_compile, nvcc, src, inc, arch, max(timeout, 300.0)) for i, arch, src, inc in todo}
+            futures = {(i, arch): pool.submit(_compile, nvcc, src, inc, arch, max(timeout, 300.0), owners[i].target_arch)
+                       for i, arch, src, inc in todo}
             compiled = {key: f.result() for key, f in futures.items()}
 
     # combine the requests of each row, arch by arch
@@ -413,6 +440,7 @@ def verify_examples(
             limit = arch_limit(arch)
             outcome = ArchResult(LOWERS, limit=limit, nvcc_checked=bool(nvcc))
             dyn, static = 0, 0
+            block = 0  # the largest __launch_bounds__ thread count of the generated kernels
             errors: list[tuple[str, str]] = []  # (status, message), worst first after sorting
             for i in by_row.get(id(row), []):
                 rec = results.get(i)
@@ -434,6 +462,11 @@ def verify_examples(
                 d, s = _smem_of(res)
                 if d + s > dyn + static:
                     dyn, static = d, s
+                if res.get("cuda_source"):
+                    try:
+                        block = max(block, launch_threads(Path(res["cuda_source"]).read_text()) or 0)
+                    except OSError:
+                        pass
                 ok, msg = compiled.get((i, arch), (True, ""))
                 if nvcc and (i, arch) not in compiled:
                     ok, msg = False, "no CUDA source came back to compile"
@@ -448,6 +481,9 @@ def verify_examples(
             elif limit is not None and dyn + static > limit:
                 outcome.status = FAILS_AT_LAUNCH
                 outcome.message = f"{dyn + static} > {limit}"
+            elif block > MAX_THREADS_PER_BLOCK:
+                outcome.status = FAILS_AT_LAUNCH
+                outcome.message = f"__launch_bounds__({block}): {block} > {MAX_THREADS_PER_BLOCK} threads per block"
             row.per_arch[arch] = outcome
     return rows
 
@@ -503,7 +539,7 @@ def _message(row: Row) -> str:
         if r is None:
             texts[arch] = "no result"
         elif r.status == FAILS_AT_LAUNCH:
-            texts[arch] = _smem_text(r)
+            texts[arch] = r.message if r.message.startswith("__launch_bounds__") else _smem_text(r)
         elif r.status != LOWERS:
             texts[arch] = ("nvcc: " if r.status == NVCC_REJECTS else "") + r.message
         elif budget:
@@ -548,7 +584,9 @@ def render_summary(rows: list[Row], nvcc: bool = True) -> str:
         + ("*nvcc rejects*: the CUDA source TileLang generated does not compile (`nvcc -std=c++20 --cubin`, "
            "`-arch=sm_90a` for sm_90 as TileLang does on Hopper); " if nvcc else "")
         + "*fails at launch*: it builds but needs more shared memory than the arch allows per block "
-        "(TileLang's `dyn_shared_memory_buf` + static `__shared__` vs the limit, in bytes); "
+        "(TileLang's `dyn_shared_memory_buf` + static `__shared__` vs the limit, in bytes), or its "
+        "`__launch_bounds__` asks for more than 1024 threads per block; an example whose own target names an "
+        "exact arch (`{\"kind\": \"cuda\", \"arch\": \"sm_90\"}`) is compiled for that arch, as TileLang does; "
         "warning and information rules are recorded, not checked.",
     ]
     return "\n".join(text) + "\n"
