@@ -1,7 +1,9 @@
 """The analyzer pipeline: parse -> discover -> instantiate -> interpret -> rules.
 
-`analyze_source` is the whole public entry: text in, a FileReport out. It
-never raises for bad input: a file that does not parse is a TL901 diagnostic,
+`analyze_source` is the public entry of tilelint: text in, a FileReport out;
+`analyze_text` is the same run keeping the parsed file, the models and the
+shared-memory plans (the editor's index reads them). Neither raises for bad
+input: a file that does not parse is a TL901 diagnostic,
 and a failure inside one kernel's analysis is reported on that kernel and
 does not stop the others.
 """
@@ -321,18 +323,39 @@ def may_define_kernel(text: str) -> bool:
     return "tilelang" in text and "Kernel" in text
 
 
-def analyze_source(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> FileReport:
-    """Analyse one file's text. Never raises for any input text."""
+@dataclass
+class TextAnalysis:
+    """One file's text analysed: the report tilelint prints, and what it was computed from.
+
+    `source`, `analysis` and `plans` are None / empty when the text was not
+    parsed (it cannot define a kernel, or it does not parse); `syntax_error`
+    is the TL901 diagnostic of a text that does not parse, whether or not the
+    configuration reports TL901.
+    """
+
+    report: FileReport
+    source: SourceFile | None = None
+    analysis: ModuleAnalysis | None = None
+    plans: dict[int, dict[str, Any]] = field(default_factory=dict)  # id(model) -> arch -> SharedMemoryPlan
+    syntax_error: Diagnostic | None = None
+
+
+def syntax_diagnostic(err: SourceSyntaxError) -> Diagnostic:
+    return tl_diag("TL901", Severity.ERROR, f"syntax error: {err.message}", Range.point(err.line, err.col))
+
+
+def analyze_text(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> TextAnalysis:
+    """The whole pipeline on one file's text. Never raises for any input text."""
     report = FileReport(path)
     if not may_define_kernel(text):
-        return report
+        return TextAnalysis(report)
     try:
         source = SourceFile.from_text(text, path)
     except SourceSyntaxError as err:
-        diag = tl_diag("TL901", Severity.ERROR, f"syntax error: {err.message}", Range.point(err.line, err.col))
+        diag = syntax_diagnostic(err)
         if config.enabled("TL901"):
             report.diagnostics.append(diag)
-        return report
+        return TextAnalysis(report, syntax_error=diag)
     analysis = analyze_module(source, config, cli_requests)
     plans = {id(m): _plans(m, config) for m in analysis.models}
     diagnostics = list(analysis.problems) + run_rules(analysis, plans, config)
@@ -341,7 +364,12 @@ def analyze_source(text: str, path: str, config: Config = Config(), cli_requests
         key=lambda d: (d.range.start, d.code, d.arch or ""),
     )
     report.kernels = [kernel_facts(m, plans[id(m)], config) for m in analysis.models]
-    return report
+    return TextAnalysis(report, source, analysis, plans)
+
+
+def analyze_source(text: str, path: str, config: Config = Config(), cli_requests: tuple[str, ...] = ()) -> FileReport:
+    """Analyse one file's text. Never raises for any input text."""
+    return analyze_text(text, path, config, cli_requests).report
 
 
 def _plans(model: KernelModel, config: Config) -> dict[str, Any]:

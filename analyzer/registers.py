@@ -68,6 +68,8 @@ class RegisterPart:
     registers: int
     detail: str  # e.g. "(128, 128) float32 over 128 threads"
     buffer: Buffer | None = None
+    threads: int | None = None  # fragments: the threads the buffer is spread over
+    per_thread: int | None = None  # elements each thread keeps (fragments, local arrays, scalars)
 
 
 @dataclass
@@ -77,6 +79,8 @@ class RegisterEstimate:
     parts: list[RegisterPart] = field(default_factory=list)  # what is live at the peak, largest first
     unknown: list[str] = field(default_factory=list)  # buffers whose size is not known (left out)
     streamed: list[RegisterPart] = field(default_factory=list)  # fragments nvcc need not hold at once (not counted)
+    # every register buffer of known size, by id(buffer), whether or not it is live at the peak
+    by_buffer: dict[int, RegisterPart] = field(default_factory=dict)
 
     @property
     def buffers(self) -> int:
@@ -152,11 +156,11 @@ def _buffer_part(buf: Buffer, threads: int | None) -> RegisterPart | None:
         per_thread = -(-n // threads)
         regs = math.ceil(per_thread * bits / 32)
         return RegisterPart(buf.name, regs, f"{buf.shape_text()} {buf.dtype} over {threads} threads: "
-                                            f"{per_thread} per thread", buf)
+                                            f"{per_thread} per thread", buf, threads, per_thread)
     if buf.scope == VAR:
-        return RegisterPart(buf.name, math.ceil(bits / 32), f"T.alloc_var {buf.dtype}", buf)
+        return RegisterPart(buf.name, math.ceil(bits / 32), f"T.alloc_var {buf.dtype}", buf, per_thread=1)
     regs = math.ceil(n * bits / 32)
-    return RegisterPart(buf.name, regs, f"{buf.shape_text()} {buf.dtype} per thread", buf)
+    return RegisterPart(buf.name, regs, f"{buf.shape_text()} {buf.dtype} per thread", buf, per_thread=n)
 
 
 def _gemm_operand_part(op: Op, threads: int | None, arch: str, disabled: bool) -> RegisterPart | None:
@@ -287,6 +291,7 @@ def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstim
                     gemm_at.setdefault((i, role), []).append(part)
 
     parts: list[tuple[int, int, Role, RegisterPart]] = []
+    by_buffer: dict[int, RegisterPart] = {}
     streamed: list[RegisterPart] = []
     unknown: list[str] = []
     for buf in model.buffers:
@@ -301,6 +306,7 @@ def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstim
         if part is None:
             unknown.append(buf.name)
             continue
+        by_buffer[id(buf)] = part
         if buf.scope in FRAGMENT_SCOPES and id(buf) not in held:
             streamed.append(part)
             continue
@@ -319,7 +325,7 @@ def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstim
             if size > best_total or not best_live:
                 best_total, best_live = size, mine
     best_live.sort(key=lambda p: (-p.registers, p.name))
-    estimate = RegisterEstimate(BASELINE + best_total, threads, best_live, unknown, streamed)
+    estimate = RegisterEstimate(BASELINE + best_total, threads, best_live, unknown, streamed, by_buffer)
     model.cache[key] = estimate
     return estimate
 

@@ -21,6 +21,7 @@ from libcst._nodes.internal import CodegenState
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .diagnostics import Range
+from .locations import split_lines
 
 
 class SourceSyntaxError(Exception):
@@ -59,7 +60,7 @@ def scan_directives(text: str) -> Directives:
     found = Directives()
     if "tilelint" not in text:
         return found
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(split_lines(text)):  # Python's line breaks, as the diagnostics count them
         if "tilelint" not in line:
             continue
         match = _DIRECTIVE.search(line)
@@ -201,6 +202,11 @@ class Locator:
             }
         return self._full
 
+    @property
+    def tree(self) -> ast.Module:
+        """CPython's tree of the same text (lines 1-based, columns in UTF-8 bytes)."""
+        return self._tree
+
     def lines_of(self, stmt: cst.CSTNode) -> tuple[int, int] | None:
         """1-based first and last line of a statement (decorators excluded)."""
         entry = self._index().get(id(stmt))
@@ -319,7 +325,7 @@ class SourceFile:
         if span is None:
             return None
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = split_lines(self.text)
         return "\n".join(self._lines[span[0] - 1 : span[1]])
 
     @classmethod
