@@ -173,8 +173,11 @@ class LspWire:
         *,
         encodings: list[str] | None = None,
         capabilities: dict[str, Any] | None = None,
+        pull: bool = False,
         timeout: float = 60.0,
     ) -> Response:
+        """initialize + initialized. `pull`: announce pull diagnostics (`textDocument.diagnostic`);
+        tilelsp then stops pushing and asks the client to pull (`workspace/diagnostic/refresh`)."""
         caps: dict[str, Any] = {
             "workspace": {"configuration": True, "didChangeConfiguration": {"dynamicRegistration": True},
                           "workspaceFolders": True, "diagnostics": {"refreshSupport": True}},
@@ -184,10 +187,11 @@ class LspWire:
                                        "codeDescriptionSupport": True, "tagSupport": {"valueSet": [1, 2]}},
                 "hover": {"contentFormat": ["markdown", "plaintext"]},
                 "completion": {"completionItem": {"snippetSupport": True}},
-                "diagnostic": {"dynamicRegistration": False},
             },
             "window": {"workDoneProgress": True},
         }
+        if pull:
+            caps["textDocument"]["diagnostic"] = {"dynamicRegistration": False}
         if encodings is not None:
             caps["general"] = {"positionEncodings": encodings}
         caps.update(capabilities or {})

@@ -9,7 +9,9 @@
 --   TILELSP_CMD         JSON list, the server command (e.g. ["python", "-m", "tilelsp", "--stdio"])
 --   TILELSP_FILE        the kernel file to open
 --   TILELSP_OUT         where to write the JSON result
---   TILELSP_HOVER       JSON {"line": L, "character": C}, 0-based, where to ask for a hover
+--   TILELSP_HOVERS      JSON list of {"line": L, "col": C} (0-based line, byte column): for each, the
+--                       cursor goes there and a hover is asked for at the cursor, in the position
+--                       encoding the client negotiated (as `K` would)
 --   TILELSP_EDIT        optional JSON {"line": L, "from": "num_stages=4", "to": "num_stages=2"}: an edit
 --                       made after the first diagnostics; the script then waits for `TILELSP_GONE` to vanish
 --   TILELSP_GONE        the diagnostic code that the edit must clear (e.g. "TL101")
@@ -95,16 +97,18 @@ local function run()
   result.server_name = client.server_info and client.server_info.name or vim.NIL
   result.server_version = client.server_info and client.server_info.version or vim.NIL
 
-  local pos = vim.json.decode(env('TILELSP_HOVER'))
-  local answers, err = vim.lsp.buf_request_sync(buf, 'textDocument/hover', {
-    textDocument = { uri = vim.uri_from_bufnr(buf) },
-    position = { line = pos.line, character = pos.character },
-  }, 10000)
-  assert(answers, 'hover: ' .. tostring(err))
-  local _, answer = next(answers)
-  assert(answer, 'hover: no answer')
-  assert(not answer.err, 'hover error: ' .. vim.inspect(answer.err))
-  result.hover = answer.result or vim.NIL
+  local win = vim.api.nvim_get_current_win()
+  result.hovers = {}
+  for _, target in ipairs(vim.json.decode(env('TILELSP_HOVERS'))) do
+    vim.api.nvim_win_set_cursor(win, { target.line + 1, target.col })
+    local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
+    local answers, err = vim.lsp.buf_request_sync(buf, 'textDocument/hover', params, 10000)
+    assert(answers, 'hover: ' .. tostring(err))
+    local _, answer = next(answers)
+    assert(answer, 'hover: no answer')
+    assert(not answer.err, 'hover error: ' .. vim.inspect(answer.err))
+    table.insert(result.hovers, { position = params.position, result = answer.result or vim.NIL })
+  end
   step('hover')
 
   if vim.env.TILELSP_EDIT then
