@@ -466,7 +466,7 @@ class KernelInterpreter(Evaluator):
                 self.touched = []
                 if isinstance(item.item, cst.Call) and t_name(self.expr(item.item.func, scope)) == "ws":
                     kind = "ws"  # a warp-specialized role written by hand: `with T.ws(1):`
-                    role_threads = 128 * max(len(item.item.args), 1)  # each id names one warp group
+                    role_threads = self._ws_threads(item.item, scope)
                 value = self.expr(item.item, scope)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, scope)
@@ -475,6 +475,19 @@ class KernelInterpreter(Evaluator):
             Evaluator.stmt(self, stmt, scope)
         elif isinstance(stmt, cst.Try):
             self.run_block(stmt.body, scope)
+
+    def _ws_threads(self, call: cst.Call, scope: Scope) -> int | None:
+        """Threads of `T.ws(ids...)`: warp group g is threads [128 g, 128 g + 128), cut to the block's threads."""
+        block = self.launch.thread_count if self.launch is not None else None
+        total = 0
+        for arg in call.args or ():
+            gid = as_int(self.expr(arg.value, scope))
+            if gid is None or block is None:
+                total += 128
+            else:
+                total += max(0, min(128 * (gid + 1), block) - 128 * gid)
+        # a role past the block's threads runs nowhere; TileLang then lays it out for the whole block
+        return (total or None) if call.args else 128
 
     def _block(self, node: cst.CSTNode, kind: str, names: tuple[str, ...], extents: tuple[Any, ...],
                body: cst.BaseSuite, scope: Scope, spec: LoopSpec | None = None, threads: int | None = None) -> None:

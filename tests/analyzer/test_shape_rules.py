@@ -75,6 +75,35 @@ def test_gemm_warp_partition_counts_the_warps_of_its_role() -> None:
     assert "6 warps (192 threads" in d.message
 
 
+WS_ROLES = HEADER + '''def roles(N):
+    @T.prim_func
+    def main(A: T.Tensor((N, 64), "float16"), B: T.Tensor((64, 128), "float16"), C: T.Tensor((N, 128), "float32")):
+        with T.Kernel(T.ceildiv(N, 128), threads={threads}) as bx:
+            A_s = T.alloc_shared((128, 64), "float16")
+            B_s = T.alloc_shared((64, 64), "float16")
+            acc = T.alloc_fragment((128, 64), "float32")
+            T.copy(A[bx * 128, 0], A_s)
+            with T.ws(0):
+                T.copy(B[0, 0], B_s)
+                T.clear(acc)
+                T.gemm(A_s, B_s, acc)
+                T.copy(acc, C[bx * 128, 0])
+
+    return main
+
+
+kernel = roles(1024)
+'''
+
+
+def test_a_warp_group_role_is_cut_to_the_threads_of_the_block() -> None:
+    # T.ws(0) is threads [0, 128); with 96 threads in the block it has 3 warps, which cannot split 128 x 64
+    # (TileLang: "M=128, N=64 cannot be evenly covered by 3 warps (policy=Square)")
+    assert _diags(WS_ROLES.format(threads=256), "TL207") == []
+    [d] = _diags(WS_ROLES.format(threads=96), "TL207")
+    assert "M=128, N=64 cannot be covered by 3 warps (96 threads" in d.message
+
+
 TUNED = HEADER + '''from tilelang.autotuner import autotune
 
 
