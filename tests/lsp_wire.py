@@ -63,6 +63,7 @@ class LspWire:
     published: list[Published] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     server_requests: list[dict[str, Any]] = field(default_factory=list)
+    orphan_responses: list[dict[str, Any]] = field(default_factory=list)  # answers to no request of ours (id null)
     stderr: bytearray = field(default_factory=bytearray)
     _pending: dict[Any, asyncio.Future[Response]] = field(default_factory=dict)
     _sent_at: dict[Any, float] = field(default_factory=dict)
@@ -313,7 +314,9 @@ class LspWire:
                 self.notifications.append(message)
         else:
             future = self._pending.pop(message.get("id"), None)
-            if future is not None and not future.done():
+            if future is None:
+                self.orphan_responses.append(message)
+            elif not future.done():
                 future.set_result(Response(message.get("id"), message.get("result"), message.get("error"),
                                            self._sent_at.pop(message.get("id"), 0.0), received))
         self._changed.set()
