@@ -35,7 +35,7 @@ import libcst as cst
 
 from .diagnostics import Diagnostic, Position, Range
 from .facts import plain
-from .locations import Lines, SourceTables, dotted, iter_nodes, line_starts, split_lines
+from .locations import Lines, SourceTables, binding, dotted, iter_nodes, line_starts, split_lines
 from .model import FRAGMENT, LOCAL, Buffer, BufferLoad, BufferRegion, KernelModel, Loop, Op, walk_in_context
 from .shared_memory import max_stages_that_fit, pipelined_loops
 from .values import Sym, TensorValue
@@ -270,12 +270,12 @@ class _Finder:
     def fragment_fix(self, d: Diagnostic) -> Fix | None:
         for _, op, loops in self._ops_at(d):
             buffers = _wrong_scope_buffers(d.code, op, loops)
-            edits = []
+            edits: list[TextEdit] = []
             for buf in buffers:
-                edit = self._fragment_edit(buf)
-                if edit is None:
+                found = self._fragment_edits(buf)
+                if not found:
                     return None
-                edits.append(edit)
+                edits += found
             if edits:
                 names = " and ".join(b.name for b in buffers)
                 alias = self._alias_of(buffers[0].span.node)
@@ -283,23 +283,33 @@ class _Finder:
                 return Fix(d.code, d.range, d.message, title, tuple(edits))
         return None
 
-    def _fragment_edit(self, buf: Buffer) -> TextEdit | None:
-        call = buf.span.node
-        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
-            return None
-        if call.func.attr.value not in ("alloc_shared", "alloc_local"):
-            return None
-        kept: list[cst.Arg] = []
-        for i, arg in enumerate(call.args):
-            if arg.star:
-                return None
-            keyword = arg.keyword.value if arg.keyword is not None else None
-            if (keyword is None and i < 2) or keyword in ("shape", "dtype"):
-                kept.append(arg)
-        if kept:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        new = call.with_changes(func=call.func.with_changes(attr=cst.Name("alloc_fragment")), args=kept)
-        return TextEdit(buf.span.range, cst.Module(body=[]).code_for_node(new))
+    def _fragment_edits(self, buf: Buffer) -> list[TextEdit]:
+        """Rename `T.alloc_shared` / `T.alloc_local` to `alloc_fragment` and drop arguments other than shape, dtype."""
+        line = self.locator.line_of(buf.span.stmt) if buf.span.stmt is not None else None
+        call = None
+        for stmt in self.tables.simple.get(line + 1, []) if line is not None else []:
+            found = binding(stmt, buf.name)
+            if found is not None:
+                call = found[1]
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+            return []
+        if call.func.attr not in ("alloc_shared", "alloc_local"):
+            return []
+        end = self.lines.range(call.func).end
+        edits = [TextEdit(Range(Position(end.line, end.character - len(call.func.attr)), end), "alloc_fragment")]
+        ordered: list[ast.AST] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return []
+        for i, arg in enumerate(ordered):
+            keep = arg.arg in ("shape", "dtype") if isinstance(arg, ast.keyword) else call.args.index(arg) < 2
+            if keep:
+                continue
+            here = self.lines.range(arg)
+            if i > 0:  # from the end of the argument before it: `, scope="shared"`
+                edits.append(TextEdit(Range(self.lines.range(ordered[i - 1]).end, here.end), ""))
+            elif i + 1 < len(ordered):  # the first argument: up to the next one
+                edits.append(TextEdit(Range(here.start, self.lines.range(ordered[i + 1]).start), ""))
+        return edits
 
     def _alias_of(self, call: Any) -> str:
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):

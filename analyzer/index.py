@@ -32,7 +32,7 @@ from .config import Config
 from .diagnostics import Diagnostic, Position, Range
 from .engine import TextAnalysis, analyze_text, syntax_diagnostic
 from .fixes import Fix, compute_fixes
-from .locations import Lines, SourceTables, contains, dotted, iter_nodes
+from .locations import Lines, SourceTables, binding, contains, dotted, iter_nodes
 from .model import FRAGMENT, Buffer, KernelModel, Loop, sym_text, walk
 from .registers import FRAGMENT_SCOPES, estimate_registers
 from .report import FileReport
@@ -377,12 +377,10 @@ class _Builder:
                     return self.lines.name_range(arg.lineno, arg.col_offset, arg.arg), None
             return None, None
         for stmt in self.tables.simple.get(stmt_line + 1, []):
-            value = getattr(stmt, "value", None)
-            for target in _targets(stmt):
-                found = _bound_to(target, value, buf.name)
-                if found is not None:
-                    node, bound = found
-                    return self.lines.name_range(node.lineno, node.col_offset, node.id), bound
+            found = binding(stmt, buf.name)
+            if found is not None:
+                node, bound = found
+                return self.lines.name_range(node.lineno, node.col_offset, node.id), bound
         return None, None
 
     def _define(self, buf: Buffer, model: KernelModel, position: Position) -> None:
@@ -489,29 +487,6 @@ def _registers(model: KernelModel, arch: str) -> Any:
         return estimate_registers(model, arch)
     except Exception:  # noqa: BLE001 - a hover detail must never break the index
         return None
-
-
-def _targets(stmt: ast.stmt) -> list[ast.expr]:
-    if isinstance(stmt, ast.Assign):
-        return list(stmt.targets)
-    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        return [stmt.target]
-    return []
-
-
-def _bound_to(target: ast.expr, value: ast.expr | None, name: str) -> tuple[ast.Name, ast.expr | None] | None:
-    """The Name node binding `name` in an assignment target, with the part of `value` it receives."""
-    if isinstance(target, ast.Name):
-        return (target, value) if target.id == name else None
-    if isinstance(target, (ast.Tuple, ast.List)):
-        values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) else None
-        for i, el in enumerate(target.elts):
-            found = _bound_to(el, values[i] if values is not None else None, name)
-            if found is not None:
-                return found
-    if isinstance(target, ast.Starred):
-        return _bound_to(target.value, None, name)
-    return None
 
 
 _DEF = re.compile(r"(?:async\s+)?def\s+(?P<name>\w+)")

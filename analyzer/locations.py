@@ -171,3 +171,35 @@ class SourceTables:
                 if best is None or fn.lineno >= best.lineno:
                     best = fn
         return best
+
+
+def binding(stmt: ast.stmt, name: str) -> tuple[ast.Name, ast.expr | None] | None:
+    """The Name node an assignment statement binds `name` with, and the expression it receives.
+
+    `a, b = f(), g()` gives `b` the `g()`; unpacking anything else gives None.
+    """
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    else:
+        return None
+    for target in targets:
+        found = _bound_to(target, stmt.value, name)
+        if found is not None:
+            return found
+    return None
+
+
+def _bound_to(target: ast.expr, value: ast.expr | None, name: str) -> tuple[ast.Name, ast.expr | None] | None:
+    if isinstance(target, ast.Name):
+        return (target, value) if target.id == name else None
+    if isinstance(target, (ast.Tuple, ast.List)):
+        values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) else None
+        for i, el in enumerate(target.elts):
+            found = _bound_to(el, values[i] if values is not None else None, name)
+            if found is not None:
+                return found
+    if isinstance(target, ast.Starred):
+        return _bound_to(target.value, None, name)
+    return None
