@@ -106,11 +106,13 @@ class _Finder:
         limit, and the report's sort is stable: the k-th TL101 at one kernel,
         place and arch belongs to the k-th model over that arch's limit there.
         """
+        if not any(d.code == "TL101" for d in self.result.report.diagnostics):
+            return
         over: dict[tuple[Any, ...], list[KernelModel]] = {}
         for model in self.analysis.models:
-            anchor = (model.launch.span if model.launch is not None else model.span).range
             for arch, plan in self.result.plans.get(id(model), {}).items():
                 if plan.dynamic_bytes is not None and plan.dynamic_bytes > plan.limit:
+                    anchor = (model.launch.span if model.launch is not None else model.span).range
                     over.setdefault((model.name, anchor, arch), []).append(model)
         seen: dict[tuple[Any, ...], int] = {}
         for d in self.result.report.diagnostics:

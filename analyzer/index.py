@@ -523,8 +523,7 @@ def _names_in(fn: ast.AST, names: set[str], own: set[int],
     assignment to the name or to an element of it, or an argument a T.* call
     writes, by `written`).
     """
-    stack: list[tuple[ast.AST, frozenset[str], bool]] = [(child, frozenset(), False)
-                                                         for child in ast.iter_child_nodes(fn)]
+    stack: list[tuple[ast.AST, frozenset[str], bool]] = [(child, frozenset(), False) for child in _children(fn)]
     while stack:
         node, hidden, store = stack.pop()
         if isinstance(node, ast.Name):
@@ -535,13 +534,13 @@ def _names_in(fn: ast.AST, names: set[str], own: set[int],
             if id(node) in own:
                 continue  # walked on its own
             inner = hidden | (_bound_names(node) & names)
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 if child is not getattr(node, "args", None):
                     stack.append((child, inner, False))
             continue
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = hidden | (_bound_names(node) & names)
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 stack.append((child, inner, False))
             continue
         if isinstance(node, ast.Subscript):
@@ -550,13 +549,26 @@ def _names_in(fn: ast.AST, names: set[str], own: set[int],
             continue
         if isinstance(node, ast.Call):
             targets = {id(a) for a in written(node)}
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 stack.append((child, hidden, id(child) in targets))
             continue
         if isinstance(node, ast.AugAssign):
             stack.append((node.target, hidden, True))
             stack.append((node.value, hidden, False))
             continue
-        for child in ast.iter_child_nodes(node):
+        for child in _children(node):
             stack.append((child, hidden, False))
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for name in node._fields:
+        if name == "ctx":
+            continue
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
 

@@ -93,6 +93,8 @@ def iter_nodes(root: ast.AST) -> list[ast.AST]:
         node = stack.pop()
         out.append(node)
         for name in node._fields:
+            if name == "ctx":
+                continue  # Load / Store / Del: shared markers, not nodes of the text
             value = getattr(node, name, None)
             if isinstance(value, node_type):
                 stack.append(value)
@@ -128,6 +130,10 @@ def t_aliases(imports: list[ast.Import | ast.ImportFrom]) -> tuple[str, ...]:
     return tuple(found)
 
 
+_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.If)
+_NOT_SIMPLE = (ast.ClassDef, ast.Try, ast.Match, *_COMPOUND)
+
+
 class SourceTables:
     """The `ast` nodes the editor features look up, gathered in one walk of the tree."""
 
@@ -140,22 +146,31 @@ class SourceTables:
         self.attributes: list[ast.Attribute] = []
         self.calls: list[ast.Call] = []
         self.imports: list[ast.Import | ast.ImportFrom] = []
+        by_type: dict[type, list[ast.AST]] = {}
         for node in iter_nodes(tree):
-            if isinstance(node, ast.Name):
-                continue
-            if isinstance(node, ast.Attribute):
-                self.attributes.append(node)
-            elif isinstance(node, ast.Call):
-                self.calls.append(node)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.If)):
-                self.compound[(node.lineno, type(node))] = node
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.compound[(node.lineno, ast.FunctionDef)] = node
-                self.functions.append(node)
-            elif isinstance(node, ast.stmt) and not isinstance(node, (ast.ClassDef, ast.Try, ast.Match)):
-                self.simple.setdefault(node.lineno, []).append(node)
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    self.imports.append(node)
+            kind = type(node)
+            found = by_type.get(kind)
+            if found is None:
+                by_type[kind] = [node]
+            else:
+                found.append(node)
+        for kind, nodes in by_type.items():
+            if kind is ast.Attribute:
+                self.attributes = nodes  # type: ignore[assignment]
+            elif kind is ast.Call:
+                self.calls = nodes  # type: ignore[assignment]
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                for fn in nodes:
+                    self.compound[(fn.lineno, ast.FunctionDef)] = fn  # type: ignore[index,attr-defined]
+                    self.functions.append(fn)  # type: ignore[arg-type]
+            elif kind in _COMPOUND:
+                for node in nodes:
+                    self.compound[(node.lineno, kind)] = node  # type: ignore[index,attr-defined]
+            elif issubclass(kind, ast.stmt) and kind not in _NOT_SIMPLE:
+                for node in nodes:
+                    self.simple.setdefault(node.lineno, []).append(node)  # type: ignore[attr-defined,arg-type]
+                if kind in (ast.Import, ast.ImportFrom):
+                    self.imports += nodes  # type: ignore[arg-type]
         self.functions.sort(key=lambda fn: fn.lineno)
         self.aliases = t_aliases(self.imports)
 
