@@ -175,6 +175,7 @@ class LspWire:
         encodings: list[str] | None = None,
         capabilities: dict[str, Any] | None = None,
         pull: bool = False,
+        initialization_options: Any = None,
         timeout: float = 60.0,
     ) -> Response:
         """initialize + initialized. `pull`: announce pull diagnostics (`textDocument.diagnostic`);
@@ -203,6 +204,8 @@ class LspWire:
             "capabilities": caps,
             "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}] if root else None,
         }
+        if initialization_options is not None:
+            params["initializationOptions"] = initialization_options
         response = await self.request("initialize", params, timeout=timeout)
         self.notify("initialized", {})
         await self.flush()
@@ -311,6 +314,7 @@ class LspWire:
                 p = message["params"]
                 self.published.append(Published(p["uri"], p.get("version"), p["diagnostics"], received))
             else:
+                message["_received"] = received
                 self.notifications.append(message)
         else:
             future = self._pending.pop(message.get("id"), None)

@@ -15,6 +15,8 @@
 --   TILELSP_EDIT        optional JSON {"line": L, "from": "num_stages=4", "to": "num_stages=2"}: an edit
 --                       made after the first diagnostics; the script then waits for `TILELSP_GONE` to vanish
 --   TILELSP_GONE        the diagnostic code that the edit must clear (e.g. "TL101")
+--   TILELSP_SETTINGS    optional JSON object: the `tilelsp` settings section, which Neovim answers to the
+--                       server's workspace/configuration requests
 --   TILELSP_TIMEOUT_MS  watchdog (default 60000)
 
 local function env(name)
@@ -52,7 +54,7 @@ vim.lsp.config('tilelsp', {
   cmd = vim.json.decode(env('TILELSP_CMD')),
   filetypes = { 'python' },
   root_markers = { 'pyproject.toml', '.git' },
-  settings = { tilelsp = { debounceMs = 50 } },
+  settings = { tilelsp = vim.json.decode(vim.env.TILELSP_SETTINGS or '{}') },
 })
 vim.lsp.enable('tilelsp')
 
