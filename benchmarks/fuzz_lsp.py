@@ -2,7 +2,8 @@
 
     python benchmarks/fuzz_lsp.py [--seed N] [--files 50] [--edits-per-file 40] [--seeds K] [--markdown FILE]
 
-Starts the real server (`python -m tilelsp --stdio`) once per seed and sends random edit sequences and
+Starts the real server (`python -m tilelsp --stdio`) once per seed (even seeds as a client that takes
+pushed diagnostics, odd seeds as one that pulls them) and sends random edit sequences and
 hostile requests over `--files` kernel files (examples/, examples/buggy/ and mutated copies); see
 tests/lsp_fuzz.py for the full list and the assertions. Prints, per seed, the number of edits,
 requests, answers by JSON-RPC error code, crashes and failures; exits 1 if anything failed.
@@ -45,12 +46,13 @@ def main() -> int:
     for seed in range(args.seed, args.seed + args.seeds):
         config = FuzzConfig(seed=seed, files=args.files, edits_per_file=args.edits_per_file, batch=args.batch,
                             open_at_once=args.open_at_once, requests_per_batch=args.requests_per_batch,
-                            hostile_rate=args.hostile_rate, final_checks=args.final_checks, settings=settings)
+                            hostile_rate=args.hostile_rate, final_checks=args.final_checks, settings=settings,
+                            pull=seed % 2 == 1)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="fuzz_lsp_") as tmp:
             report = asyncio.run(run_fuzz(config, Path(tmp)))
         seconds = time.perf_counter() - t0
-        line = f"seed {seed}: {report.summary()}; {seconds:.0f} s"
+        line = f"seed {seed} ({'pull' if config.pull else 'push'} client): {report.summary()}; {seconds:.0f} s"
         print(line, flush=True)
         for category, failure in report.failures[:40]:
             print(f"  FAIL [{category}]", failure[:600], flush=True)
