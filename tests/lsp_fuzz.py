@@ -40,7 +40,7 @@ from lsp_wire import (
     Response,
     ServerDied,
     position_at,
-    utf16_len,
+    units,
 )
 
 EXAMPLES = ROOT / "examples"
@@ -65,6 +65,7 @@ INTERNAL_ERROR_ANSWER = "InternalError"
 WRONG_METHOD_NOT_FOUND = "not MethodNotFound"
 WRONG_INVALID_PARAMS = "not InvalidParams"
 DIAGNOSTICS = "diagnostics differ from tilelint"
+NOT_A_MESSAGE = "no ParseError/InvalidRequest"
 
 NOT_ADVERTISED = ["textDocument/formatting", "textDocument/rename", "textDocument/linkedEditingRange"]
 UNKNOWN_METHODS = ["tilelsp/doesNotExist", "textDocument/fooBar", "$/notAThing/request", "workspace/xyz", "🚀"]
@@ -83,10 +84,12 @@ class FuzzConfig:
     request_timeout: float = 60.0
     settings: dict[str, Any] = field(default_factory=dict)
     pull: bool = False  # announce pull diagnostics: tilelsp then pushes nothing and the client pulls
+    encoding: str = "utf-16"  # the only position encoding the client offers at initialize
 
 
 @dataclass
 class FuzzReport:
+    encoding: str = "utf-16"
     files: int = 0
     edits: int = 0
     hostile_edits: int = 0
@@ -109,7 +112,7 @@ class FuzzReport:
     def summary(self) -> str:
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.responses_by_code.items()))
         failed = Counter(category for category, _ in self.failures)
-        return (f"{self.files} files, {self.edits} edits ({self.hostile_edits} hostile), {self.requests} requests "
+        return (f"{self.encoding}, {self.files} files, {self.edits} edits ({self.hostile_edits} hostile), {self.requests} requests "
                 f"({codes}), {self.notifications} other notifications, {self.batches} batches "
                 f"({self.liveness_hovers} liveness hovers), crashes {self.crashes}, "
                 f"final documents checked against tilelint {self.final_checked} "
@@ -134,7 +137,8 @@ class Document:
 
 def corpus(count: int, rng: random.Random, workdir: Path) -> list[Document]:
     """`count` kernel files: examples/, examples/buggy/, then mutated copies of them, written to `workdir`."""
-    sources = sorted(EXAMPLES.glob("*.py")) + sorted((EXAMPLES / "buggy").glob("*.py"))
+    plain, buggy = sorted(EXAMPLES.glob("*.py")), sorted((EXAMPLES / "buggy").glob("*.py"))
+    sources = [src for pair in zip(plain, buggy) for src in pair] + plain[len(buggy):] + buggy[len(plain):]
     docs: list[Document] = []
     for i in range(count):
         src = sources[i % len(sources)]
@@ -202,11 +206,15 @@ class Fuzzer:
 
     # -- document edits ---------------------------------------------------------------------------
 
+    def at(self, doc: Document, offset: int) -> dict[str, int]:
+        """The LSP position of a code-point offset, in the negotiated encoding."""
+        return position_at(doc.text, offset, self.config.encoding)
+
     def random_offset(self, doc: Document) -> int:
         return self.rng.randint(0, len(doc.text))
 
     def send_change(self, doc: Document, start: int, end: int, new: str) -> None:
-        change = {"range": {"start": position_at(doc.text, start), "end": position_at(doc.text, end)}, "text": new}
+        change = {"range": {"start": self.at(doc, start), "end": self.at(doc, end)}, "text": new}
         doc.text = doc.text[:start] + new + doc.text[end:]
         doc.version += 1
         self.wire.did_change(doc.uri, doc.version, [change])
@@ -243,7 +251,7 @@ class Fuzzer:
                 start = self.random_offset(doc)
                 end = min(len(doc.text), start + rng.randint(0, 6))
                 new = rng.choice(SNIPPETS)
-                changes.append({"range": {"start": position_at(doc.text, start), "end": position_at(doc.text, end)},
+                changes.append({"range": {"start": self.at(doc, start), "end": self.at(doc, end)},
                                 "text": new})
                 doc.text = doc.text[:start] + new + doc.text[end:]
             doc.version += 1
@@ -263,8 +271,8 @@ class Fuzzer:
                 self.send_change(doc, at, at, "# 😀😀\n")
             astral = [m.start() for m in re.finditer(r"[\U00010000-\U0010ffff]", doc.text)]
             at = rng.choice(astral)
-            pos = position_at(doc.text, at)
-            middle = {"line": pos["line"], "character": pos["character"] + 1}  # between the two UTF-16 units
+            pos = self.at(doc, at)
+            middle = {"line": pos["line"], "character": pos["character"] + 1}  # inside the character (UTF-8, UTF-16)
             end = rng.choice([middle, {"line": pos["line"], "character": pos["character"] + 3}])
             doc.version += 1
             wire.did_change(doc.uri, doc.version, [{"range": {"start": middle, "end": end}, "text": rng.choice(["", "z"])}])
@@ -287,12 +295,12 @@ class Fuzzer:
         elif op == "reversed":
             a, b = sorted([self.random_offset(doc), self.random_offset(doc)])
             doc.version += 1
-            wire.did_change(doc.uri, doc.version, [{"range": {"start": position_at(doc.text, b), "end": position_at(doc.text, a)},
+            wire.did_change(doc.uri, doc.version, [{"range": {"start": self.at(doc, b), "end": self.at(doc, a)},
                                                     "text": "r"}])
             self.resync(doc)
         elif op == "old_version":
             at = self.random_offset(doc)
-            change = {"range": {"start": position_at(doc.text, at), "end": position_at(doc.text, at)}, "text": "o"}
+            change = {"range": {"start": self.at(doc, at), "end": self.at(doc, at)}, "text": "o"}
             doc.text = doc.text[:at] + "o" + doc.text[at:]
             wire.did_change(doc.uri, max(0, doc.version - rng.randint(1, 5)), [change])
             doc.version += 5
@@ -331,17 +339,17 @@ class Fuzzer:
         rng = self.rng
         kind = rng.choices(["valid", "line_end", "past_end", "surrogate"], [70, 10, 10, 10])[0]
         if kind == "valid":
-            return position_at(doc.text, self.random_offset(doc))
+            return self.at(doc, self.random_offset(doc))
         lines = doc.text.split("\n")
         if kind == "line_end":
             line = rng.randrange(len(lines))
-            return {"line": line, "character": utf16_len(lines[line]) + rng.randint(0, 50)}
+            return {"line": line, "character": units(lines[line], self.config.encoding) + rng.randint(0, 50)}
         if kind == "past_end":
             return {"line": len(lines) + rng.randint(0, 100), "character": rng.randint(0, 100)}
         astral = [m.start() for m in re.finditer(r"[\U00010000-\U0010ffff]", doc.text)]
         if not astral:
-            return position_at(doc.text, self.random_offset(doc))
-        pos = position_at(doc.text, rng.choice(astral))
+            return self.at(doc, self.random_offset(doc))
+        pos = self.at(doc, rng.choice(astral))
         return {"line": pos["line"], "character": pos["character"] + 1}
 
     def random_request(self, doc: Document, ghost_uri: str) -> None:
@@ -393,14 +401,17 @@ class Fuzzer:
             method, params = rng.choice(self.malformed(td, pos))
             self.expect("invalid", method, params)
         elif choice == "garbage":
-            # a frame that is not JSON, then one that is JSON but no JSON-RPC message: no answer is due
-            self.wire.send_bytes(b"Content-Length: 9\r\n\r\n{not json")
-            self.wire.send({"hello": "world"})
-            self.report.garbage_frames += 1
-            self.report.not_jsonrpc_frames += 1
+            self.send_garbage()
         elif choice == "cancel":
             self.wire.notify("$/cancelRequest", {"id": rng.randint(10**6, 10**7)})
             self.report.notifications += 1
+
+    def send_garbage(self) -> None:
+        """A frame whose body is not JSON, and one that is JSON but no JSON-RPC message."""
+        self.wire.send_bytes(b"Content-Length: 9\r\n\r\n{not json")
+        self.wire.send({"hello": "world"})
+        self.report.garbage_frames += 1
+        self.report.not_jsonrpc_frames += 1
 
     def advertised(self, method: str) -> bool:
         key = {"textDocument/formatting": "documentFormattingProvider", "textDocument/rename": "renameProvider",
@@ -455,6 +466,8 @@ class Fuzzer:
             for doc in group:
                 self.wire.did_open(doc.uri, doc.text, doc.version)
                 doc.open = True
+            if number == 0:
+                self.send_garbage()
             await self.wire.flush()
             for _ in range(max(1, cfg.edits_per_file * len(group) // cfg.batch)):
                 for _ in range(cfg.batch):
@@ -470,7 +483,9 @@ class Fuzzer:
             if number == len(groups) - 1:
                 finals.extend(group)
                 break
-            keep = group[0] if number < cfg.final_checks else None
+            # kept open and compared at the end: a buggy example if the group has one (they carry diagnostics)
+            buggy = [d for d in group if "# expect: TL1" in d.original]
+            keep = (buggy or group)[0] if number < cfg.final_checks else None
             if keep is not None:
                 await self.settle_valid(keep)
                 finals.append(keep)
@@ -485,6 +500,10 @@ class Fuzzer:
         """Bring a document back to a kernel file by valid incremental edits only: the original text,
         then digit flips and comment insertions (with astral characters), each its own didChange."""
         self.resync_to(doc, doc.original)
+        # non-ASCII text in front of allocations: the columns of diagnostics and related ranges on those lines
+        # then differ between UTF-8, UTF-16 and code points
+        for match in reversed(list(re.finditer(r"^([ \t]+)\w+ = T\.alloc_", doc.text, flags=re.M))):
+            self.send_change(doc, match.end(1), match.end(1), '_u = "é😀𝔘"; ')
         for _ in range(8):
             digits = [m.start() for m in re.finditer(r"(?<=[=( ])\d", doc.text)]
             if digits and self.rng.random() < 0.6:
@@ -509,29 +528,38 @@ def tilelint_json(path: Path, cwd: Path) -> dict[str, Any]:
     return json.loads(proc.stdout)
 
 
+def _span(r: dict[str, Any]) -> tuple[int, int, int, int]:
+    return r["start"]["line"], r["start"]["character"], r["end"]["line"], r["end"]["character"]
+
+
 def lsp_key(diagnostic: dict[str, Any]) -> tuple[Any, ...]:
-    r = diagnostic["range"]
-    return (diagnostic.get("code"), diagnostic.get("severity"), r["start"]["line"], r["start"]["character"],
-            r["end"]["line"], r["end"]["character"], diagnostic.get("message"))
+    related = tuple(sorted((*_span(r["location"]["range"]), r["message"])
+                           for r in diagnostic.get("relatedInformation") or []))
+    return (diagnostic.get("code"), diagnostic.get("severity"), *_span(diagnostic["range"]),
+            diagnostic.get("message"), related)
 
 
 SEVERITY = {"error": 1, "warning": 2, "information": 3, "hint": 4}
 
 
-def cli_key(text: str, diagnostic: dict[str, Any]) -> tuple[Any, ...]:
-    """tilelint's JSON diagnostic as the server should publish it (UTF-16 columns)."""
+def cli_key(text: str, diagnostic: dict[str, Any], encoding: str) -> tuple[Any, ...]:
+    """tilelint's JSON diagnostic (code-point columns) as the server should send it (columns in `encoding`)."""
     lines = text.split("\n")
 
-    def utf16(pos: dict[str, int]) -> tuple[int, int]:
+    def convert(pos: dict[str, int]) -> tuple[int, int]:
         line = pos["line"]
-        return line, utf16_len(lines[line][: pos["character"]]) if line < len(lines) else pos["character"]
+        return line, units(lines[line][: pos["character"]], encoding) if line < len(lines) else pos["character"]
 
-    start, end = utf16(diagnostic["range"]["start"]), utf16(diagnostic["range"]["end"])
-    return (diagnostic["code"], SEVERITY[diagnostic["severity"]], *start, *end, diagnostic["message"])
+    def span(r: dict[str, Any]) -> tuple[int, int, int, int]:
+        return (*convert(r["start"]), *convert(r["end"]))
+
+    related = tuple(sorted((*span(r["range"]), r["message"]) for r in diagnostic.get("related") or []))
+    return (diagnostic["code"], SEVERITY[diagnostic["severity"]], *span(diagnostic["range"]), diagnostic["message"],
+            related)
 
 
 async def compare_with_tilelint(wire: LspWire, docs: list[Document], workdir: Path, report: FuzzReport,
-                                fail: Any, timeout: float, pull: bool) -> None:
+                                fail: Any, timeout: float, pull: bool, encoding: str) -> None:
     """For each document: the last diagnostics pushed (for its final version) and the pulled ones,
     against `tilelint --format json` run once over all the final texts, written next to the originals."""
     final_dir = workdir / "final"
@@ -544,7 +572,7 @@ async def compare_with_tilelint(wire: LspWire, docs: list[Document], workdir: Pa
     cli = tilelint_json(final_dir, workdir)
     by_name = {Path(f["path"]).name: f["diagnostics"] for f in cli["files"]}
     for doc in docs:
-        expected = sorted(cli_key(doc.text, d) for d in by_name.get(doc.path.name, []))
+        expected = sorted(cli_key(doc.text, d, encoding) for d in by_name.get(doc.path.name, []))
         report.final_checked += 1
         report.final_diagnostics += len(expected)
         published = wire.latest_diagnostics(doc.uri)
@@ -569,18 +597,22 @@ async def compare_with_tilelint(wire: LspWire, docs: list[Document], workdir: Pa
 
 async def run_fuzz(config: FuzzConfig, workdir: Path) -> FuzzReport:
     rng = random.Random(config.seed)
-    report = FuzzReport()
+    report = FuzzReport(encoding=config.encoding)
     (workdir / "pyproject.toml").write_text("")
     docs = corpus(config.files, rng, workdir)
     report.files = len(docs)
     wire = await LspWire.start(cwd=workdir, settings=config.settings)
     fuzzer = Fuzzer(wire, config, rng, report)
     try:
-        init = await wire.initialize(workdir, pull=config.pull)
+        init = await wire.initialize(workdir, pull=config.pull, encodings=[config.encoding])
         assert init.error is None, init.error
         fuzzer.capabilities = init.result["capabilities"]
+        if fuzzer.capabilities.get("positionEncoding", "utf-16") != config.encoding:
+            fuzzer.fail(DIAGNOSTICS, f"offered only {config.encoding}, the server chose "
+                                     f"{fuzzer.capabilities.get('positionEncoding')}")
         finals = await fuzzer.run(docs)
-        await compare_with_tilelint(wire, finals, workdir, report, fuzzer.fail, config.request_timeout, config.pull)
+        await compare_with_tilelint(wire, finals, workdir, report, fuzzer.fail, config.request_timeout, config.pull,
+                                    config.encoding)
     except ServerDied as exc:
         report.crashes += 1
         fuzzer.fail(CRASH, f"server died: {exc}")
@@ -589,6 +621,10 @@ async def run_fuzz(config: FuzzConfig, workdir: Path) -> FuzzReport:
             report.crashes += report.crashes == 0
         report.exit_code = await wire.close()
         report.null_id_errors.update(str((m.get("error") or {}).get("code")) for m in wire.orphan_responses)
+        for code, sent, what in (("-32700", report.garbage_frames, "bodies that are not JSON"),
+                                 ("-32600", report.not_jsonrpc_frames, "JSON values that are no JSON-RPC message")):
+            if report.null_id_errors[code] != sent:
+                fuzzer.fail(NOT_A_MESSAGE, f"{sent} {what} got {report.null_id_errors[code]} answers with code {code}")
         report.tracebacks_on_stderr = wire.stderr.count(b"Traceback (most recent call last)")
         report.error_messages_shown = sum(1 for n in wire.notifications
                                           if n.get("method") == "window/showMessage" and n["params"].get("type") == 1)

@@ -340,30 +340,21 @@ class LspWire:
             pass
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def units(text: str, encoding: str = "utf-16") -> int:
+    """Length of `text` in an LSP position encoding ("utf-8" bytes, "utf-16" code units, "utf-32" code points)."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == "utf-16":
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    return len(text)
 
 
-def position_at(text: str, offset: int) -> dict[str, int]:
-    """LSP position (UTF-16) of code-point offset `offset` in `text`."""
+def position_at(text: str, offset: int, encoding: str = "utf-16") -> dict[str, int]:
+    """LSP position of code-point offset `offset` in `text` (lines end at \\n)."""
     before = text[:offset]
     line = before.count("\n")
     start = before.rfind("\n") + 1
-    return {"line": line, "character": utf16_len(before[start:])}
-
-
-def offset_at(text: str, line: int, character: int) -> int:
-    """Code-point offset of a UTF-16 LSP position, clamped like the LSP spec says (past the end -> end)."""
-    lines = text.split("\n")
-    if line >= len(lines):
-        return len(text)
-    start = sum(len(x) + 1 for x in lines[:line])
-    units = 0
-    for i, ch in enumerate(lines[line]):
-        if units >= character:
-            return start + i
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return start + len(lines[line])
+    return {"line": line, "character": units(before[start:], encoding)}
 
 
 def run(coro: Any) -> Any:
