@@ -21,7 +21,6 @@ import ast
 import hashlib
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -37,7 +36,7 @@ from .model import FRAGMENT, Buffer, KernelModel, Loop, sym_text, walk
 from .registers import FRAGMENT_SCOPES, estimate_registers
 from .report import FileReport
 from .shared_memory import SharedMemoryPlan
-from .source import SourceFile, SourceSyntaxError
+from .source import SourceFile, SourceSyntaxError, parse_python
 
 __all__ = ["BufferInfo", "CallRef", "DocumentIndex", "KernelInfo", "LoopInfo", "build_index", "digest"]
 
@@ -168,7 +167,7 @@ def _fill(index: DocumentIndex, text: str, result: TextAnalysis, config: Config)
     elif "tilelang" in text:
         # a helper module that cannot define a kernel: parsed only for its T.* references
         try:
-            tree = _parse_tree(text)
+            tree = parse_python(text)
         except SourceSyntaxError as err:
             index.syntax_error = syntax_diagnostic(err)
             return
@@ -185,18 +184,6 @@ def _fill(index: DocumentIndex, text: str, result: TextAnalysis, config: Config)
     index.kernels = tuple(builder.kernels())
     index.buffers = tuple(b for k in index.kernels for b in k.buffers)
     index.fixes = tuple(compute_fixes(result, config, tables, aliases))
-
-
-def _parse_tree(text: str) -> ast.Module:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
-    except SyntaxError as err:
-        raise SourceSyntaxError(err.msg or "invalid syntax", max((err.lineno or 1) - 1, 0),
-                                max((err.offset or 1) - 1, 0)) from None
-    except (ValueError, RecursionError, MemoryError) as err:
-        raise SourceSyntaxError(f"cannot parse: {err}", 0, 0) from None
 
 
 def _calls(tables: SourceTables, aliases: tuple[str, ...]) -> Iterable[CallRef]:

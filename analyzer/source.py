@@ -80,18 +80,23 @@ def scan_directives(text: str) -> Directives:
     return found
 
 
-def parse(text: str) -> tuple[cst.Module, ast.Module]:
-    """Parse with CPython (for errors and lines) and libcst (for the tree)."""
+def parse_python(text: str) -> ast.Module:
+    """CPython's tree of `text`; a SourceSyntaxError when it does not parse."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+            return ast.parse(text)
     except SyntaxError as err:
         line = max((err.lineno or 1) - 1, 0)
         col = max((err.offset or 1) - 1, 0)
         raise SourceSyntaxError(err.msg or "invalid syntax", line, col) from None
     except (ValueError, RecursionError, MemoryError) as err:
         raise SourceSyntaxError(f"cannot parse: {err}", 0, 0) from None
+
+
+def parse(text: str) -> tuple[cst.Module, ast.Module]:
+    """Parse with CPython (for errors and lines) and libcst (for the tree)."""
+    tree = parse_python(text)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as err:

@@ -615,35 +615,40 @@ def _edit_range(line: int, start: int, end: int) -> types.Range:
     return types.Range(start=types.Position(line=line, character=start), end=types.Position(line=line, character=end))
 
 
-def _member_completion(ctx: CursorContext, qualifier: str, line: int, character: int,
-                       dtype_position: bool) -> types.CompletionList:
-    """Every `T.` member matching what was typed; documentation comes with `completion_resolve`."""
-    replace = _edit_range(line, ctx.word_start, character)
+def _member_completion(ctx: CursorContext, qualifier: str, dtype_position: bool) -> types.CompletionList:
+    """Every `T.` member matching what was typed.
+
+    Items are kept small (label, kind, sort key, snippet): a bare `T.` lists
+    713 names, and the client replaces the word under the cursor itself. The
+    signature and documentation come with `completion_resolve`.
+    """
     items: list[types.CompletionItem] = []
+    data = {"qualifier": qualifier} if qualifier != "T" else None
     for name, sort, entry, body in _member_items(dtype_position):
         if not _fuzzy(ctx.prefix, name):
             continue
         items.append(types.CompletionItem(
             label=name,
             kind=_kind(entry),
-            detail=f"{qualifier}.{catalog.signature(entry)}",
             sort_text=sort,
-            filter_text=name,
-            insert_text_format=types.InsertTextFormat.Snippet if body else types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=replace, new_text=body or name),
-            data={"tilelsp": "catalog", "name": name},
+            insert_text_format=types.InsertTextFormat.Snippet if body else None,
+            insert_text=body,
+            data=data,
         ))
     # filtered by the typed prefix: ask again when it changes (a shorter prefix may match more)
     return types.CompletionList(is_incomplete=bool(ctx.prefix), items=items)
 
 
-@_safe(lambda: None)
 def completion_resolve(item: types.CompletionItem) -> types.CompletionItem:
-    """Add the documentation of a `T.` member item (completionItem/resolve)."""
-    data = item.data if isinstance(item.data, dict) else {}
-    entry = CATALOG.get(data.get("name", "")) if data.get("tilelsp") == "catalog" else None
-    if entry is not None and item.documentation is None:
-        item.documentation = _markdown(catalog_markdown(entry, (item.detail or "T.").split(".")[0] or "T"))
+    """Signature and documentation of a catalog item (completionItem/resolve); the item as it was otherwise."""
+    try:
+        entry = CATALOG.get(item.label)
+        if entry is not None and item.documentation is None:
+            qualifier = item.data.get("qualifier", "T") if isinstance(item.data, dict) else "T"
+            item.detail = item.detail or f"{qualifier}.{catalog.signature(entry)}"
+            item.documentation = _markdown(catalog_markdown(entry, qualifier))
+    except Exception:  # noqa: BLE001
+        log.exception("completion_resolve failed")
     return item
 
 
@@ -746,7 +751,7 @@ def completion(index: DocumentIndex | None, text: str, position: types.Position)
         return None
     if ctx.qualifier is not None:
         if ctx.qualifier in aliases:
-            return _member_completion(ctx, ctx.qualifier, line, character, param == "dtype")
+            return _member_completion(ctx, ctx.qualifier, param == "dtype")
         owner = ctx.qualifier.rpartition(".")
         if owner[0] in aliases and owner[2] in ATTRIBUTE_MEMBERS:
             replace = _edit_range(line, ctx.word_start, character)
