@@ -92,20 +92,26 @@ IMPORT_PROBE = (
 )
 
 
-def bench_import(runs: int) -> tuple[Row, Row]:
+PROTOCOL_PROBE = "import time; t = time.perf_counter(); import lsprotocol.types; print(time.perf_counter() - t)"
+
+
+def bench_import(runs: int) -> list[Row]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-    imports, bare, heavy = [], [], set()
+    imports, protocol, bare, heavy = [], [], [], set()
     for _ in range(runs):
         proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE], env=env, capture_output=True, text=True, check=True)
         seconds, _, modules = proc.stdout.strip().partition(" ")
         imports.append(float(seconds) * 1000)
         heavy.update(m for m in modules.split(",") if m)
+        proc = subprocess.run([sys.executable, "-c", PROTOCOL_PROBE], capture_output=True, text=True, check=True)
+        protocol.append(float(proc.stdout) * 1000)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append((time.perf_counter() - t0) * 1000)
     note = "imports " + ", ".join(sorted(heavy)) if heavy else "no tvm/torch/tilelang/compiler imported"
-    return (Row("import tilelsp.server (fresh interpreter)", imports, "< 300 ms", 300, note),
-            Row("floor: python -c pass (whole process)", bare))
+    return [Row("import tilelsp.server (fresh interpreter)", imports, "< 300 ms", 300, note),
+            Row("floor: import lsprotocol.types alone (pygls needs it)", protocol),
+            Row("floor: python -c pass (whole process)", bare)]
 
 
 async def bench_initialize(runs: int, workdir: Path) -> Row:
@@ -382,7 +388,7 @@ def main() -> int:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    import_row, floor_row = bench_import(args.runs)
+    import_rows = bench_import(args.runs)
     with tempfile.TemporaryDirectory(prefix="bench_lsp_") as tmp:
         workdir = Path(tmp)
         (workdir / "pyproject.toml").write_text("")
@@ -397,7 +403,7 @@ def main() -> int:
 
     machine = (f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, server `{' '.join(SERVER_COMMAND[1:])}`; "
                f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    out = "\n".join([table([import_row, floor_row, init_row, *session_rows, floor]), "", *[f"- {n}" for n in [machine, *notes]]])
+    out = "\n".join([table([*import_rows, init_row, *session_rows, floor]), "", *[f"- {n}" for n in [machine, *notes]]])
     print(out)
     if args.markdown:
         args.markdown.write_text(out + "\n", encoding="utf-8")
