@@ -261,14 +261,18 @@ def held_buffers(model: KernelModel, body: list[Stmt] | None = None) -> set[int]
 
 def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstimate:
     """Registers per thread of `model` when built for `arch` (see the module doc)."""
-    key = ("registers", arch)
+    # only wgmma (sm_90/sm_90a) changes the estimate between archs: the others share one entry
+    key = ("registers", "wgmma" if arch in ("sm_90", "sm_90a") else "mma")
     cached = model.cache.get(key)
     if cached is not None:
         return cached
     threads = model.launch.thread_count if model.launch else None
     disabled = bool(model.pass_configs.get("tl.disable_wgmma"))
-    body = _prune(model.body)
-    held = held_buffers(model, body)
+    base = model.cache.get("registers_base")
+    if base is None:  # the same for every arch
+        pruned = _prune(model.body)
+        base = model.cache["registers_base"] = (pruned, held_buffers(model, pruned))
+    body, held = base
 
     # per buffer: first/last top-level statement touching it, the thread counts and roles that touch it
     first: dict[int, int] = {}

@@ -69,10 +69,8 @@ def _soften_guess(model: KernelModel, found: list[Diagnostic]) -> Iterable[Diagn
 
 
 def _merge_tuned(runs: list[tuple[KernelModel, list[Diagnostic]]]) -> list[Diagnostic]:
-    varying = sorted(
-        {k for model, _ in runs for k in model.instantiation
-         if len({show(m.instantiation.get(k)) for m, _ in runs}) > 1}
-    )
+    names = {k for model, _ in runs for k in model.instantiation}
+    varying = sorted(k for k in names if len({show(m.instantiation.get(k)) for m, _ in runs}) > 1)
     hits: dict[tuple[Any, ...], list[tuple[KernelModel, Diagnostic]]] = {}
     out: list[Diagnostic] = []
     for model, found in runs:
