@@ -3,18 +3,21 @@
 `run_fuzz(FuzzConfig(...), workdir)` starts `python -m tilelsp --stdio`, opens kernel files (the
 bundled examples, the buggy ones and mutated copies), and sends random batches of
 `textDocument/didChange` (insertions, deletions, replacements, digit flips, whole-text swaps) mixed
-with hostile traffic: positions inside a UTF-16 surrogate pair, ranges past the end of a line or of
-the document, out-of-order versions, changes to unopened documents, unknown methods, malformed
-params, requests on unopened documents, cancellations of unknown ids and frames that are not JSON.
+with hostile traffic: positions inside a character (a UTF-16 surrogate pair, a UTF-8 sequence),
+ranges past the end of a line or of the document, reversed ranges, out-of-order versions, changes to
+unopened documents, unknown methods, malformed params, requests on unopened documents, cancellations
+of unknown ids and frames that are not JSON-RPC messages.
 
 After every batch the server must still be running and must answer a hover. Requests with an
 unknown method must fail with MethodNotFound (-32601), requests whose params do not fit the
-method's type with InvalidParams (-32602); no request may fail with InternalError (-32603). At the
-end, the diagnostics the server publishes for a few documents (whose final text was reached by
-valid incremental edits) must equal `tilelint --format json` on the same text.
+method's type with InvalidParams (-32602); no request may fail with InternalError (-32603); a body
+that is not JSON gets ParseError (-32700), a JSON value that is no message InvalidRequest (-32600).
+At the end, the diagnostics the server gives for the documents left open (pushed for their final
+version, and pulled) must equal `tilelint --format json` on the same text, columns converted to the
+negotiated position encoding.
 
 The client keeps its own copy of each document, applying every valid edit as the LSP spec says; after
-an edit whose range is invalid it re-sends the whole text, so both sides agree again.
+an edit whose range has no meaning in the spec it re-sends the whole text, so both sides agree again.
 """
 
 from __future__ import annotations
@@ -112,14 +115,14 @@ class FuzzReport:
     def summary(self) -> str:
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.responses_by_code.items()))
         failed = Counter(category for category, _ in self.failures)
-        return (f"{self.encoding}, {self.files} files, {self.edits} edits ({self.hostile_edits} hostile), {self.requests} requests "
-                f"({codes}), {self.notifications} other notifications, {self.batches} batches "
-                f"({self.liveness_hovers} liveness hovers), crashes {self.crashes}, "
+        return (f"{self.encoding}, {self.files} files, {self.edits} edits ({self.hostile_edits} hostile), "
+                f"{self.requests} requests ({codes}), {self.notifications} other notifications, "
+                f"{self.batches} batches ({self.liveness_hovers} liveness hovers), crashes {self.crashes}, "
                 f"final documents checked against tilelint {self.final_checked} "
                 f"({self.final_diagnostics} diagnostics), tracebacks on stderr {self.tracebacks_on_stderr}, "
-                f"window/showMessage errors {self.error_messages_shown}, garbage frames {self.garbage_frames} + {self.not_jsonrpc_frames} answered with id-null errors "
-                f"{dict(self.null_id_errors)}, failures {dict(failed) or 0}, "
-                f"exit status {self.exit_code}")
+                f"window/showMessage errors {self.error_messages_shown}, garbage frames {self.garbage_frames} "
+                f"+ {self.not_jsonrpc_frames} answered with id-null errors {dict(self.null_id_errors)}, "
+                f"failures {dict(failed) or 0}, exit status {self.exit_code}")
 
 
 @dataclass
