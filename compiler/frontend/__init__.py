@@ -1,0 +1,1 @@
+"""The TileLang-compatible front end: the `T.*` surface, the tracer, `@jit`."""

@@ -1,0 +1,706 @@
+"""Turn a kernel's Python body into tile-level `tvm.tirx` IR.
+
+A kernel body is Python syntax with TileLang meaning: `for` over
+`T.Parallel`/`T.Pipelined`/`T.serial`/`range` is a loop in the IR, `if` on a
+symbolic condition is an IR branch, `buf[i, j] = e` is a store. The tracer
+walks the function's `ast` (parsed from the user's file, never from
+`inspect`) and evaluates it: Python-valued parts (sizes, dtypes, tile
+parameters, helper calls) are computed in Python, symbolic parts become
+`tvm.tirx` expressions, and the `T.*` calls of `language.py` emit IR through
+TVM's IR builder. Every error carries the location of the node being
+evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import tvm
+from tvm import tirx
+from tvm.script.ir_builder import IRBuilder
+from tvm.script.ir_builder import tirx as IB
+
+from ..errors import UNSUPPORTED, CompileError, KernelError, NotSupported, located
+from . import language as L
+from ..ir import dtype as _dt, is_buffer, is_expr, is_load
+
+
+class ConstDim:
+    """An eager-mode size from `T.const` not yet bound to a value."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"T.const({self.name!r})"
+
+
+@dataclass
+class Output:
+    buffer: Any
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor, ast.BitAnd: operator.and_,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}
+_LOOP_KINDS = {"Parallel": "parallel", "Pipelined": "serial", "serial": "serial", "unroll": "unroll",
+               "vectorized": "vectorized"}
+
+
+def _symbolic(value: Any) -> bool:
+    return is_expr(value) or is_buffer(value)
+
+
+class Tracer:
+    """Builds one PrimFunc from a `FunctionDef` and the Python values it closes over."""
+
+    def __init__(self, path: str, node: ast.FunctionDef, globals_: dict[str, Any], closure: dict[str, Any],
+                 name: str):
+        self.path = path
+        self.node = node
+        self.globals = globals_
+        self.closure = closure
+        self.name = name
+        self.locals: dict[str, Any] = {}
+        self.depth: dict[str, int] = {}
+        self.level = 0  # symbolic frames (IR loops and branches) currently open
+        self.kernel_open = False
+        self.params: list[Any] = []
+        self.outputs: list[Any] = []
+        self.const_values: dict[str, int] = {}
+        self.tensor_args: dict[str, Any] = {}  # eager: name -> numpy array (or None)
+        self.current: ast.AST | None = node
+        self.returned: Any = None
+
+    # ------------------------------------------------------------ entry points
+
+    def error(self, node: ast.AST | None, message: str, code: str | None = None) -> CompileError:
+        if code is None:
+            return located(self.path, node or self.current, message, kernel=self.name)
+        return located(self.path, node or self.current, message, code, kernel=self.name)
+
+    def build(self, params: list[tuple[str, Any]], eager: bool) -> tirx.PrimFunc:
+        """Trace the body. `params` are (name, TensorSpec) for prim_func style; eager binds them itself."""
+        L.CONTEXT.stack.append(self)
+        try:
+            with IRBuilder() as ib:
+                with IB.prim_func():
+                    IB.func_name(self.name)
+                    IB.func_attr({"global_symbol": self.name, "tirx.noalias": True})
+                    for pname, spec in params:
+                        self.locals[pname] = self.declare_param(pname, spec)
+                    self.exec_body(self.node.body, top=True)
+            func = ib.get()
+        except CompileError:
+            raise
+        except (NotSupported, KernelError) as err:
+            raise self._wrap(err) from None
+        finally:
+            L.CONTEXT.stack.pop()
+        if not self.kernel_open:
+            raise self.error(self.node, f"kernel '{self.name}' has no `with T.Kernel(...)`")
+        return func
+
+    def _wrap(self, err: Exception) -> CompileError:
+        if isinstance(err, NotSupported):
+            return self.error(self.current, f"not supported yet: {err}", UNSUPPORTED)
+        return self.error(self.current, str(err))
+
+    # ------------------------------------------------------------ parameters (also called by T.const/T.empty)
+
+    def declare_param(self, name: str, spec: Any) -> Any:
+        if not isinstance(spec, L.TensorSpec):
+            raise KernelError(f"parameter '{name}' needs a T.Tensor(shape, dtype) annotation")
+        shape = [self._dim(d, name, i) for i, d in enumerate(spec.shape)]
+        buf = IB.arg(name, IB.Buffer(tuple(shape), spec.dtype))
+        self.params.append(buf)
+        return buf
+
+    def _dim(self, d: Any, name: str, axis: int) -> int:
+        if isinstance(d, ConstDim):
+            if d.name in self.const_values:
+                return self.const_values[d.name]
+            array = self.tensor_args.get(name)
+            if array is None:
+                raise KernelError(f"size {d.name} of '{name}' is not bound: pass {d.name}=... or the tensor itself")
+            self.const_values[d.name] = int(array.shape[axis])
+            return self.const_values[d.name]
+        d = L._simplify(d)
+        if not isinstance(d, int):
+            raise NotSupported(f"symbolic (dynamic) tensor shape {d}")
+        return d
+
+    def const_dim(self, name: str) -> Any:
+        if name in self.const_values:
+            return self.const_values[name]
+        return ConstDim(name)
+
+    def declare_output(self, shape: tuple[Any, ...], dtype: str) -> Any:
+        name = f"out{len(self.outputs)}"
+        dims = []
+        for d in shape:
+            if isinstance(d, ConstDim):
+                if d.name not in self.const_values:
+                    raise KernelError(f"size {d.name} is not bound yet (declare the input tensors first)")
+                d = self.const_values[d.name]
+            dims.append(d)
+        buf = self.declare_param(name, L.TensorSpec(tuple(dims), dtype))
+        self.outputs.append(buf)
+        return buf
+
+    # ------------------------------------------------------------ names
+
+    def lookup(self, name: str, node: ast.AST) -> Any:
+        for scope in (self.locals, self.closure, self.globals):
+            if name in scope:
+                value = scope[name]
+                if isinstance(value, ConstDim) and value.name in self.const_values:
+                    return self.const_values[value.name]
+                return value
+        builtins_ = self.globals.get("__builtins__", builtins)
+        if isinstance(builtins_, dict):
+            if name in builtins_:
+                return builtins_[name]
+        elif hasattr(builtins_, name):
+            return getattr(builtins_, name)
+        raise self.error(node, f"undefined name '{name}'")
+
+    def assign(self, target: ast.AST, value: Any) -> None:
+        if isinstance(target, ast.Name):
+            self.assign_name(target, value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if (is_expr(value) or is_buffer(value)) or not hasattr(value, "__iter__"):
+                raise self.error(target, "cannot unpack a non-sequence")
+            values = list(value)
+            if len(values) != len(target.elts):
+                raise self.error(target, f"expected {len(target.elts)} values to unpack, got {len(values)}")
+            for t, v in zip(target.elts, values):
+                self.assign(t, v)
+        elif isinstance(target, ast.Subscript):
+            self.store(target, value)
+        else:
+            raise self.error(target, f"not supported yet: assignment to {type(target).__name__}", UNSUPPORTED)
+
+    def assign_name(self, target: ast.Name, value: Any) -> None:
+        name = target.id
+        old = self.locals.get(name)
+        if is_buffer(old) and old.scope() == "local.var" and not is_buffer(value):
+            IB.buffer_store(old, L._coerce(value, old.dtype), [0])
+            return
+        if name in self.locals and self.depth.get(name, 0) < self.level:
+            raise self.error(
+                target,
+                f"not supported yet: reassigning '{name}' inside a T.* loop or a symbolic branch "
+                "(use T.alloc_var for a scalar that changes)",
+                UNSUPPORTED,
+            )
+        if is_buffer(value) and value.name in ("buffer", ""):
+            IRBuilder.name(name, value)
+        elif is_expr(value) and not isinstance(value, (tirx.IntImm, tirx.FloatImm, tvm.ir.Var)):
+            value = IRBuilder.name(name, IB.bind(value))
+        self.locals[name] = value
+        self.depth[name] = self.level
+
+    def store(self, target: ast.Subscript, value: Any) -> None:
+        buf = self.expr(target.value)
+        if not is_buffer(buf):
+            container = buf
+            key = self.expr(target.slice)
+            try:
+                container[key] = value
+            except Exception as err:  # noqa: BLE001 - a Python error in the user's code, located
+                raise self.error(target, f"{type(err).__name__}: {err}") from None
+            return
+        indices = self.indices(buf, target.slice, target)
+        if any(isinstance(i, slice) for i in indices):
+            raise self.error(target, "not supported yet: storing to a slice (use T.copy or T.fill)", UNSUPPORTED)
+        IB.buffer_store(buf, L._coerce(value, buf.dtype), indices)
+
+    # ------------------------------------------------------------ statements
+
+    def exec_body(self, body: list[ast.stmt], top: bool = False) -> None:
+        for stmt in body:
+            self.current = stmt
+            try:
+                self.exec_stmt(stmt, top)
+            except _Return as ret:
+                if not top:
+                    raise
+                self.returned = ret.value
+                return
+            except CompileError:
+                raise
+            except (NotSupported, KernelError) as err:
+                raise self._wrap(err) from None
+            except (tvm.error.InternalError, RuntimeError) as err:
+                raise self.error(stmt, f"TVM rejected this statement: {_first_line(err)}") from None
+            except RecursionError:
+                raise self.error(stmt, "expression nesting is too deep") from None
+            except (TypeError, ValueError, AttributeError, IndexError, KeyError, ZeroDivisionError) as err:
+                raise self.error(self.current, f"{type(err).__name__}: {err}") from None
+
+    def exec_stmt(self, stmt: ast.stmt, top: bool) -> None:
+        if isinstance(stmt, ast.Expr):
+            if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                return  # docstring
+            value = self.expr(stmt.value)
+            if is_expr(value):
+                IB.evaluate(value)
+        elif isinstance(stmt, ast.Assign):
+            value = self.expr(stmt.value)
+            for target in stmt.targets:
+                self.assign(target, value)
+        elif isinstance(stmt, ast.AugAssign):
+            self.aug_assign(stmt)
+        elif isinstance(stmt, ast.AnnAssign):
+            self.ann_assign(stmt)
+        elif isinstance(stmt, ast.For):
+            self.exec_for(stmt)
+        elif isinstance(stmt, ast.If):
+            self.exec_if(stmt)
+        elif isinstance(stmt, ast.With):
+            self.exec_with(stmt)
+        elif isinstance(stmt, ast.Pass):
+            return
+        elif isinstance(stmt, ast.Return):
+            raise _Return(None if stmt.value is None else self.expr(stmt.value))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            raise self.error(stmt, "not supported yet: import inside a kernel", UNSUPPORTED)
+        else:
+            raise self.error(stmt, f"not supported yet: `{type(stmt).__name__}` statement in a kernel", UNSUPPORTED)
+
+    def aug_assign(self, stmt: ast.AugAssign) -> None:
+        op = _BINOPS.get(type(stmt.op))
+        if op is None:
+            raise self.error(stmt, "not supported yet: this augmented assignment", UNSUPPORTED)
+        target = stmt.target
+        if isinstance(target, ast.Subscript):
+            current = self.expr(target)
+            value = self.binop(op, current, self.expr(stmt.value), stmt)
+            self.store(target, value)
+        elif isinstance(target, ast.Name):
+            current = self.lookup(target.id, target)
+            value = self.binop(op, current, self.expr(stmt.value), stmt)
+            self.assign_name(target, value)
+        else:
+            raise self.error(stmt, "not supported yet: this augmented assignment", UNSUPPORTED)
+
+    def ann_assign(self, stmt: ast.AnnAssign) -> None:
+        if stmt.value is not None:
+            self.assign(stmt.target, self.expr(stmt.value))
+            return
+        if not isinstance(stmt.target, ast.Name):
+            raise self.error(stmt, "not supported yet: this annotation", UNSUPPORTED)
+        spec = self.expr(stmt.annotation)
+        if not isinstance(spec, L.TensorSpec):
+            return  # a plain type annotation
+        if self.kernel_open or self.level:
+            raise self.error(stmt, "tensor parameters must be declared before `with T.Kernel`")
+        name = stmt.target.id
+        self.locals[name] = self.declare_param(name, spec)
+        self.depth[name] = 0
+
+    def loop_spec(self, node: ast.expr) -> L.LoopSpec:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+            if self.lookup("range", node.func) is builtins.range:
+                args = [self.expr(a) for a in node.args]
+                if node.keywords or not 1 <= len(args) <= 3:
+                    raise self.error(node, "range() takes 1 to 3 positional arguments")
+                if len(args) == 3:
+                    L._no_step(args[2], "range")
+                return L.LoopSpec("serial", [L._range(args[0], args[1] if len(args) > 1 else None)])
+        value = self.expr(node)
+        if isinstance(value, L.LoopSpec):
+            return value
+        raise self.error(node, "not supported yet: a kernel loop must iterate over T.Parallel, T.Pipelined, "
+                               "T.serial, T.unroll, T.vectorized, T.grid or range", UNSUPPORTED)
+
+    def exec_for(self, stmt: ast.For) -> None:
+        if stmt.orelse:
+            raise self.error(stmt, "not supported yet: for/else", UNSUPPORTED)
+        spec = self.loop_spec(stmt.iter)
+        targets = stmt.target.elts if isinstance(stmt.target, ast.Tuple) else [stmt.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            raise self.error(stmt.target, "loop variables must be plain names")
+        if len(targets) != len(spec.ranges):
+            raise self.error(stmt.target, f"{len(spec.ranges)} loop variables expected, got {len(targets)}")
+        saved = dict(self.locals)
+        saved_depth = dict(self.depth)
+        with contextlib.ExitStack() as stack:
+            self.level += 1
+            for k, (target, (start, extent)) in enumerate(zip(targets, spec.ranges)):
+                extent = L._simplify(extent)
+                if isinstance(extent, int) and extent < 0:
+                    extent = 0
+                ann: dict[str, Any] = {}
+                if k == 0 and spec.kind in ("Parallel", "Pipelined"):
+                    ann["tl.loop"] = spec.kind
+                    ann.update(spec.annotations)
+                maker = {"parallel": IB.parallel, "serial": IB.serial, "unroll": IB.unroll,
+                         "vectorized": IB.vectorized}[_LOOP_KINDS[spec.kind]]
+                stop = L._simplify(start + extent) if _symbolic(start) or _symbolic(extent) else start + extent
+                var = stack.enter_context(maker(start, stop, annotations=ann or None))
+                IRBuilder.name(target.id, var)
+                self.locals[target.id] = var
+                self.depth[target.id] = self.level
+            self._parallel_depth += spec.kind == "Parallel"
+            try:
+                self.exec_body(stmt.body)
+            finally:
+                self._parallel_depth -= spec.kind == "Parallel"
+                self.level -= 1
+        self._restore(saved, saved_depth)
+
+    _parallel_depth = 0
+
+    @property
+    def _inside_parallel(self) -> bool:
+        return self._parallel_depth > 0
+
+    def _restore(self, saved: dict[str, Any], saved_depth: dict[str, int]) -> None:
+        """Names bound inside an IR frame do not outlive it (their IR variables are out of scope)."""
+        self.locals.clear()
+        self.locals.update(saved)
+        self.depth.clear()
+        self.depth.update(saved_depth)
+
+    def exec_if(self, stmt: ast.If) -> None:
+        cond = self.expr(stmt.test)
+        if is_buffer(cond):
+            cond = L._expr(cond)
+        if not is_expr(cond):
+            self.exec_body(stmt.body if cond else stmt.orelse)
+            return
+        if isinstance(cond, tirx.IntImm):
+            self.exec_body(stmt.body if cond.value else stmt.orelse)
+            return
+        if _dt(cond) != "bool":
+            cond = tirx.NE(cond, tirx.const(0, _dt(cond)))
+        saved, saved_depth = dict(self.locals), dict(self.depth)
+        self.level += 1
+        try:
+            with IB.If(cond):
+                with IB.Then():
+                    self.exec_body(stmt.body)
+                    self._restore(saved, saved_depth)
+                if stmt.orelse:
+                    with IB.Else():
+                        self.exec_body(stmt.orelse)
+                        self._restore(saved, saved_depth)
+        finally:
+            self.level -= 1
+        self._restore(saved, saved_depth)
+
+    def exec_with(self, stmt: ast.With) -> None:
+        if len(stmt.items) != 1:
+            raise self.error(stmt, "not supported yet: `with` over several items", UNSUPPORTED)
+        item = stmt.items[0]
+        spec = self.expr(item.context_expr)
+        if not isinstance(spec, L.KernelSpec):
+            raise self.error(item.context_expr, "not supported yet: `with` other than T.Kernel", UNSUPPORTED)
+        if self.kernel_open:
+            raise self.error(stmt, "not supported yet: a second T.Kernel in one function", UNSUPPORTED)
+        if self.level:
+            raise self.error(stmt, "T.Kernel must not be inside a loop or a branch")
+        self.kernel_open = True
+        tags = ["blockIdx.x", "blockIdx.y", "blockIdx.z"][: len(spec.blocks)]
+        names: list[str] = []
+        if item.optional_vars is not None:
+            ov = item.optional_vars
+            elts = ov.elts if isinstance(ov, (ast.Tuple, ast.List)) else [ov]
+            if not all(isinstance(e, ast.Name) for e in elts):
+                raise self.error(ov, "block variables must be plain names")
+            names = [e.id for e in elts]  # type: ignore[attr-defined]
+            if len(spec.blocks) == 1 and len(names) != 1 or len(spec.blocks) > 1 and len(names) != len(spec.blocks):
+                raise self.error(ov, f"T.Kernel with {len(spec.blocks)} grid extents binds {len(spec.blocks)} names")
+        extents = []
+        for b in spec.blocks:
+            b = L._simplify(b)
+            if not isinstance(b, int):
+                raise NotSupported(f"symbolic grid extent {b}")
+            if b <= 0:
+                raise KernelError(f"grid extent {b} is not positive")
+            extents.append(b)
+        vars_: dict[int, Any] = {}
+        with contextlib.ExitStack() as stack:
+            for axis in reversed(range(len(extents))):
+                ann = {"tl.threads": list(spec.threads)} if axis == 0 else None
+                var = stack.enter_context(IB.thread_binding(0, extents[axis], thread=tags[axis], annotations=ann))
+                IRBuilder.name(names[axis] if axis < len(names) else f"b{'xyz'[axis]}", var)
+                vars_[axis] = var
+            for axis, name in enumerate(names):
+                self.locals[name] = vars_[axis]
+                self.depth[name] = 0
+            self.exec_body(stmt.body)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, node: ast.expr) -> Any:
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(node, f"not supported yet: `{type(node).__name__}` expression in a kernel", UNSUPPORTED)
+        try:
+            return method(node)
+        except CompileError:
+            raise
+        except NotSupported as err:
+            raise self.error(node, f"not supported yet: {err}", UNSUPPORTED) from None
+        except KernelError as err:
+            raise self.error(node, str(err)) from None
+        except (tvm.error.InternalError, RuntimeError) as err:
+            raise self.error(node, f"TVM rejected this expression: {_first_line(err)}") from None
+        except RecursionError:
+            raise self.error(node, "expression nesting is too deep") from None
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError, ZeroDivisionError,
+                ArithmeticError) as err:
+            raise self.error(node, f"{type(err).__name__}: {err}") from None
+
+    def expr_Constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def expr_Name(self, node: ast.Name) -> Any:
+        return self.lookup(node.id, node)
+
+    def expr_Attribute(self, node: ast.Attribute) -> Any:
+        base = self.expr(node.value)
+        if base is L:
+            return getattr(L, node.attr)  # NotSupported for catalog names not implemented
+        if is_buffer(base) and node.attr in ("shape", "dtype", "name"):
+            value = getattr(base, node.attr)
+            if node.attr == "shape":
+                return tuple(int(d) for d in value)
+            return str(value)
+        if is_expr(base) and node.attr == "astype":
+            return lambda dtype: L._coerce(base, L.dtype_of(dtype))
+        if is_buffer(base) and node.attr == "astype" and base.scope() == "local.var":
+            return lambda dtype: L._coerce(base, L.dtype_of(dtype))
+        return getattr(base, node.attr)
+
+    def expr_Call(self, node: ast.Call) -> Any:
+        func = self.expr(node.func)
+        args: list[Any] = []
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                args.extend(self.expr(a.value))
+            else:
+                args.append(self.expr(a))
+        kwargs: dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                kwargs.update(self.expr(kw.value))
+            else:
+                kwargs[kw.arg] = self.expr(kw.value)
+        if func is builtins.range:
+            raise NotSupported("range() outside a `for` header")
+        if func in (builtins.len,) and args and is_buffer(args[0]):
+            return int(args[0].shape[0])
+        if func in (builtins.max, builtins.min) and any(_symbolic(a) for a in args):
+            raise NotSupported(f"Python {func.__name__}() of symbolic values (use T.{func.__name__})")
+        if func in (builtins.float, builtins.int, builtins.bool) and args and _symbolic(args[0]):
+            return L._coerce(args[0], {float: "float32", int: "int32", bool: "bool"}[func])
+        self.current = node
+        return func(*args, **kwargs)
+
+    def indices(self, buf: Any, index_node: ast.expr, node: ast.AST) -> list[Any]:
+        raw = self.expr(index_node)
+        items = list(raw) if isinstance(raw, tuple) else [raw]
+        if len(items) != len(buf.shape):
+            raise self.error(node, f"buffer '{buf.name}' has {len(buf.shape)} dimensions, indexed with {len(items)}")
+        out: list[Any] = []
+        for axis, item in enumerate(items):
+            if isinstance(item, slice):
+                out.append(item)
+                continue
+            if is_buffer(item):
+                item = L._expr(item)
+            if isinstance(item, int) and not isinstance(item, bool):
+                if item < 0:
+                    item += int(buf.shape[axis])
+                item = tirx.const(item, "int32")
+            if not is_expr(item) or not _dt(item).startswith(("int", "uint")):
+                raise self.error(node, f"index {item!r} of '{buf.name}' is not an integer")
+            out.append(item)
+        return out
+
+    def expr_Subscript(self, node: ast.Subscript) -> Any:
+        base = self.expr(node.value)
+        if isinstance(base, (L._TensorType, L._BufferType)):
+            return base[self.expr(node.slice)]
+        if not is_buffer(base):
+            return base[self.expr(node.slice)]
+        items = self.indices(base, node.slice, node)
+        if not any(isinstance(i, slice) for i in items):
+            return tirx.BufferLoad(base, items)
+        mins: list[Any] = []
+        extents: list[int] = []
+        for axis, item in enumerate(items):
+            dim = int(base.shape[axis])
+            if not isinstance(item, slice):
+                mins.append(item)
+                extents.append(1)
+                continue
+            if item.step is not None:
+                raise NotSupported("a slice with a step")
+            start = 0 if item.start is None else item.start
+            stop = dim if item.stop is None else item.stop
+            if isinstance(start, int) and start < 0:
+                start += dim
+            if isinstance(stop, int) and stop < 0:
+                stop += dim
+            extent = L._simplify(stop - start) if _symbolic(start) or _symbolic(stop) else stop - start
+            if not isinstance(extent, int):
+                raise NotSupported(f"a region of symbolic extent {extent}")
+            if extent <= 0:
+                raise KernelError(f"empty region of '{base.name}' along dimension {axis}")
+            mins.append(start)
+            extents.append(extent)
+        return L.Region(base, tuple(mins), tuple(extents))
+
+    def expr_Slice(self, node: ast.Slice) -> slice:
+        if node.step is not None:
+            raise NotSupported("a slice with a step")
+        lower = None if node.lower is None else self._scalar(self.expr(node.lower))
+        upper = None if node.upper is None else self._scalar(self.expr(node.upper))
+        return slice(lower, upper)
+
+    def _scalar(self, value: Any) -> Any:
+        if is_buffer(value):
+            return L._expr(value)
+        return value
+
+    def expr_Tuple(self, node: ast.Tuple) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for e in node.elts:
+            if isinstance(e, ast.Starred):
+                out.extend(self.expr(e.value))
+            else:
+                out.append(self.expr(e))
+        return tuple(out)
+
+    def expr_List(self, node: ast.List) -> list[Any]:
+        return list(self.expr_Tuple(node))  # type: ignore[arg-type]
+
+    def expr_Dict(self, node: ast.Dict) -> dict[Any, Any]:
+        if any(k is None for k in node.keys):
+            raise NotSupported("dict unpacking")
+        return {self.expr(k): self.expr(v) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+
+    def binop(self, op: Callable[[Any, Any], Any], a: Any, b: Any, node: ast.AST) -> Any:
+        if _symbolic(a) or _symbolic(b):
+            a, b = L._pair(a, b)
+            if op is operator.truediv and _dt(a).startswith(("int", "uint")):
+                raise KernelError("`/` between integers in a kernel: use // (floor division) or cast to float")
+            if op is operator.pow:
+                return L.pow(a, b)
+            if op is operator.floordiv:
+                return tirx.floordiv(a, b)
+            if op is operator.mod:
+                return tirx.floormod(a, b)
+        return op(a, b)
+
+    def expr_BinOp(self, node: ast.BinOp) -> Any:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise NotSupported(f"operator {type(node.op).__name__}")
+        return self.binop(op, self.expr(node.left), self.expr(node.right), node)
+
+    def expr_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.expr(node.operand)
+        if is_buffer(value):
+            value = L._expr(value)
+        if isinstance(node.op, ast.Not):
+            return tirx.Not(_as_bool(value)) if _symbolic(value) else not value
+        if isinstance(node.op, ast.USub):
+            return -value
+        if isinstance(node.op, ast.UAdd):
+            return +value
+        return ~value
+
+    def expr_Compare(self, node: ast.Compare) -> Any:
+        left = self.expr(node.left)
+        result: Any = True
+        for op_node, right_node in zip(node.ops, node.comparators):
+            right = self.expr(right_node)
+            op = _CMPOPS.get(type(op_node))
+            if op is None:
+                if isinstance(op_node, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) and not (_symbolic(left) or _symbolic(right)):
+                    value = {ast.Is: operator.is_, ast.IsNot: operator.is_not,
+                             ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}[type(op_node)](left, right)
+                else:
+                    raise NotSupported(f"comparison {type(op_node).__name__} of symbolic values")
+            elif _symbolic(left) or _symbolic(right):
+                a, b = L._pair(left, right)
+                value = {ast.Eq: tirx.EQ, ast.NotEq: tirx.NE, ast.Lt: tirx.LT, ast.LtE: tirx.LE,
+                         ast.Gt: tirx.GT, ast.GtE: tirx.GE}[type(op_node)](a, b)
+            else:
+                value = op(left, right)
+            result = value if result is True else _and(result, value)
+            left = right
+        return result
+
+    def expr_BoolOp(self, node: ast.BoolOp) -> Any:
+        is_and = isinstance(node.op, ast.And)
+        acc: Any = None
+        for value_node in node.values:
+            value = self.expr(value_node)
+            if is_buffer(value):
+                value = L._expr(value)
+            if not _symbolic(value) and acc is None:
+                if is_and and not value:
+                    return value
+                if not is_and and value:
+                    return value
+                continue
+            if not _symbolic(value):
+                if is_and and not value:
+                    return False
+                if not is_and and value:
+                    return True
+                continue
+            acc = _as_bool(value) if acc is None else (tirx.And(acc, _as_bool(value)) if is_and else tirx.Or(acc, _as_bool(value)))
+        if acc is None:
+            return is_and
+        return acc
+
+    def expr_IfExp(self, node: ast.IfExp) -> Any:
+        cond = self.expr(node.test)
+        if not _symbolic(cond):
+            return self.expr(node.body) if cond else self.expr(node.orelse)
+        return L.if_then_else(_as_bool(L._expr(cond)), self.expr(node.body), self.expr(node.orelse))
+
+
+class _Return(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _as_bool(value: Any) -> Any:
+    if is_expr(value) and _dt(value) != "bool":
+        return tirx.NE(value, tirx.const(0, _dt(value)))
+    return value
+
+
+def _and(a: Any, b: Any) -> Any:
+    if not _symbolic(a):
+        return b if a else False
+    if not _symbolic(b):
+        return a if b else False
+    return tirx.And(a, b)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    lines = [ln for ln in text if ln.strip() and not ln.startswith(("Traceback", "  File", "note:"))]
+    return (lines[-1] if lines else type(err).__name__)[:300]

@@ -1,0 +1,1 @@
+"""Lowering passes, each a plain function IRModule -> IRModule (see `compiler/pipeline.py`)."""

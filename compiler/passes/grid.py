@@ -1,0 +1,57 @@
+"""Bind the grid: the `blockIdx` loops become one loop over all blocks.
+
+The block loops of `T.Kernel` (thread_binding loops) are fused into a single
+loop over every block, and each block index is bound (`Bind`) from the fused
+index. The loop is `parallel` (blocks run on all cores, each with its own
+shared/fragment/local storage, since allocations live inside the loop body)
+unless the function has atomics (`tl.atomic`), which run serially until CPU
+atomics are emitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tvm
+from tvm import tirx
+
+from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+
+
+class _Bind(Rewriter):
+    def __init__(self, parallel: bool) -> None:
+        self.parallel = parallel
+
+    def visit_For(self, s: Any) -> Any:
+        if s.kind != tirx.ForKind.THREAD_BINDING:
+            return self.default_stmt(s)
+        loops = []
+        node = s
+        while isinstance(node, tirx.For) and node.kind == tirx.ForKind.THREAD_BINDING:
+            loops.append(node)
+            node = node.body
+        body = self.stmt(node)
+        total = 1
+        for loop in loops:
+            total *= int(loop.extent.value)
+        fused = tirx.Var("block", "int32")
+        binds = []
+        stride = 1
+        for loop in reversed(loops):  # innermost (blockIdx.x) varies fastest
+            ext = int(loop.extent.value)
+            value = tirx.floormod(tirx.floordiv(fused, stride), ext) if stride > 1 else tirx.floormod(fused, ext)
+            if ext == 1:
+                value = tirx.const(0, "int32")
+            binds.append(tirx.Bind(loop.loop_var, value))
+            stride *= ext
+        kind = tirx.ForKind.PARALLEL if self.parallel and total > 1 else tirx.ForKind.SERIAL
+        return tirx.For(fused, tirx.const(0, "int32"), tirx.const(total, "int32"), kind,
+                        tirx.SeqStmt(binds + [body]))
+
+
+def bind_grid(mod: tvm.IRModule) -> tvm.IRModule:
+    def run(func: Any) -> Any:
+        parallel = not bool(func.attrs and "tl.atomic" in func.attrs and func.attrs["tl.atomic"])
+        return with_body(func, _Bind(parallel).stmt(func.body))
+
+    return rewrite_funcs(mod, run)

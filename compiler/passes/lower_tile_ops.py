@@ -1,0 +1,190 @@
+"""Expand tile operators (`tl.copy`, `tl.fill`, `tl.gemm`, `tl.reduce`, `tl.cumsum`, `tl.atomic_add`) to loop nests.
+
+The loops are serial; a later pass picks which to vectorize. Element types
+follow TileLang: a copy casts to the destination dtype, a gemm multiplies in
+the accumulator's dtype (C's), a reduction accumulates in the output's dtype.
+A function that used `tl.atomic_add` gets the attribute `tl.atomic` so the
+grid is not run in parallel (CPU atomics are not emitted yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import tvm
+from tvm import tirx
+
+from .. import tile_ir
+from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..tile_ir import RegionRef
+
+
+def _var(name: str) -> Any:
+    return tirx.Var(name, "int32")
+
+
+def _serial(var: Any, extent: int, body: Any) -> Any:
+    return tirx.For(var, tirx.const(0, "int32"), tirx.const(extent, "int32"), tirx.ForKind.SERIAL, body)
+
+
+def _nest(extents: list[int], prefix: str, make_body: Callable[[list[Any]], Any]) -> Any:
+    vars_ = [_var(f"{prefix}{k}") for k in range(len(extents))]
+    body = make_body(vars_)
+    for v, e in reversed(list(zip(vars_, extents))):
+        body = _serial(v, e, body)
+    return body
+
+
+def _index(r: RegionRef, axis_vars: dict[int, Any]) -> list[Any]:
+    return [r.mins[d] + axis_vars[d] if d in axis_vars else r.mins[d] for d in range(len(r.extents))]
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    dtype = str(dtype)
+    if isinstance(value, (int, float)):
+        return tirx.const(value, dtype)
+    return value if str(value.ty.dtype) == dtype else tirx.Cast(dtype, value)
+
+
+def _load(r: RegionRef, axis_vars: dict[int, Any]) -> Any:
+    return tirx.BufferLoad(r.buffer, _index(r, axis_vars))
+
+
+def _store(r: RegionRef, axis_vars: dict[int, Any], value: Any) -> Any:
+    return tirx.BufferStore(r.buffer, _cast(value, r.buffer.dtype), _index(r, axis_vars))
+
+
+def lower_copy(src: RegionRef, dst: RegionRef) -> Any:
+    s_axes, d_axes = src.nonunit_axes(), dst.nonunit_axes()
+    extents = [src.extents[a] for a in s_axes]
+
+    def body(vs: list[Any]) -> Any:
+        return _store(dst, dict(zip(d_axes, vs)), _load(src, dict(zip(s_axes, vs))))
+
+    return _nest(extents, "i", body)
+
+
+def lower_fill(dst: RegionRef, value: Any) -> Any:
+    axes = dst.nonunit_axes()
+    return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(dst, dict(zip(axes, vs)), value))
+
+
+def lower_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+    ra, rb, rc = len(a.extents), len(b.extents), len(c.extents)
+    m, n = c.extents[-2], c.extents[-1]
+    k = a.extents[-2] if trans_a else a.extents[-1]
+    acc = str(c.buffer.dtype)
+    i, j, kk = _var("i"), _var("j"), _var("k")
+    a_idx = {ra - 2: kk, ra - 1: i} if trans_a else {ra - 2: i, ra - 1: kk}
+    b_idx = {rb - 2: j, rb - 1: kk} if trans_b else {rb - 2: kk, rb - 1: j}
+    c_idx = {rc - 2: i, rc - 1: j}
+    prod = _cast(_load(a, a_idx), acc) * _cast(_load(b, b_idx), acc)
+    update = _store(c, c_idx, _load(c, c_idx) + prod)
+    if trans_b:  # i, j, k: both operands contiguous in k
+        nest = _serial(i, m, _serial(j, n, _serial(kk, k, update)))
+    else:  # i, k, j: B and C contiguous in j (the inner loop vectorizes)
+        nest = _serial(i, m, _serial(kk, k, _serial(j, n, update)))
+    if clear:
+        zero = lower_fill(c, tirx.const(0, acc))
+        return tirx.SeqStmt([zero, nest])
+    return nest
+
+
+def _reduce_init(kind: str, dtype: str) -> Any:
+    if kind in ("sum", "abssum", "absmax"):
+        return tirx.const(0, dtype)
+    if kind == "max":
+        return tirx.min_value(dtype) if not dtype.startswith(("float", "bfloat")) else -tirx.infinity(dtype)
+    return tirx.max_value(dtype) if not dtype.startswith(("float", "bfloat")) else tirx.infinity(dtype)
+
+
+def _combine(kind: str, acc: Any, x: Any) -> Any:
+    if kind == "sum":
+        return acc + x
+    if kind == "abssum":
+        return acc + tirx.abs(x)
+    if kind == "max":
+        return tirx.max(acc, x)
+    if kind == "min":
+        return tirx.min(acc, x)
+    return tirx.max(acc, tirx.abs(x))  # absmax
+
+
+def lower_reduce(kind: str, src: RegionRef, dst: RegionRef, dim: int, clear: int) -> Any:
+    dtype = str(dst.buffer.dtype)
+    out_axes = [a for a in src.nonunit_axes() if a != dim]
+    d_axes = dst.nonunit_axes()
+    out_ext = [src.extents[a] for a in out_axes]
+
+    def body(vs: list[Any]) -> Any:
+        d_vars = dict(zip(d_axes, vs))
+        r = _var("r")
+        s_vars = dict(zip(out_axes, vs))
+        s_vars[dim] = r
+        step = _store(dst, d_vars, _combine(kind, _load(dst, d_vars), _cast(_load(src, s_vars), dtype)))
+        loop = _serial(r, src.extents[dim], step)
+        if clear:
+            return tirx.SeqStmt([_store(dst, d_vars, _reduce_init(kind, dtype)), loop])
+        return loop
+
+    return _nest(out_ext, "i", body)
+
+
+def lower_cumsum(src: RegionRef, dst: RegionRef, dim: int, reverse: int) -> Any:
+    axes = [a for a in range(len(src.extents)) if a != dim and src.extents[a] != 1]
+    n = src.extents[dim]
+    d_axes = [a for a in range(len(dst.extents)) if a != dim and dst.extents[a] != 1]
+
+    def body(vs: list[Any]) -> Any:
+        k = _var("k")
+        pos = (n - 1 - k) if reverse else k
+    
+        prev = (pos + 1) if reverse else (pos - 1)
+        s_vars = dict(zip(axes, vs)); s_vars[dim] = pos
+        d_vars = dict(zip(d_axes, vs)); d_vars[dim] = pos
+        p_vars = dict(zip(d_axes, vs)); p_vars[dim] = prev
+        x = _cast(_load(src, s_vars), dst.buffer.dtype)
+        first = _store(dst, d_vars, x)
+        rest = _store(dst, d_vars, _load(dst, p_vars) + x)
+        return _serial(k, n, tirx.IfThenElse(tirx.EQ(k, tirx.const(0, "int32")), first, rest))
+
+    return _nest([src.extents[a] for a in axes], "i", body)
+
+
+def lower_atomic_add(dst: RegionRef, value: Any) -> Any:
+    axes = dst.nonunit_axes()
+    if isinstance(value, RegionRef):
+        v_axes = value.nonunit_axes()
+        return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(
+            dst, dict(zip(axes, vs)), _load(dst, dict(zip(axes, vs))) + _cast(_load(value, dict(zip(v_axes, vs))), dst.buffer.dtype)))
+    return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(
+        dst, dict(zip(axes, vs)), _load(dst, dict(zip(axes, vs))) + _cast(value, dst.buffer.dtype)))
+
+
+_LOWER = {
+    "copy": lower_copy, "fill": lower_fill, "gemm": lower_gemm, "reduce": lower_reduce,
+    "cumsum": lower_cumsum, "atomic_add": lower_atomic_add,
+}
+
+
+class _Lower(Rewriter):
+    def __init__(self) -> None:
+        self.atomic = False
+
+    def visit_Evaluate(self, s: Any) -> Any:
+        op = tile_ir.decode(s)
+        if op is None:
+            return self.default_stmt(s)
+        self.atomic |= op.name == "atomic_add"
+        return _LOWER[op.name](*op.args)
+
+
+def lower_tile_ops(mod: tvm.IRModule) -> tvm.IRModule:
+    def run(func: Any) -> Any:
+        lowering = _Lower()
+        out = with_body(func, lowering.stmt(func.body))
+        if lowering.atomic:
+            out = out.with_attr("tl.atomic", True)
+        return out
+
+    return rewrite_funcs(mod, run)
