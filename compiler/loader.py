@@ -238,6 +238,15 @@ def instantiate(loaded: LoadedFile, request: str) -> Any:
     except ValueError:
         raise KernelError(f"instantiation arguments must be literals: {request!r}") from None
     target = loaded.kernels[name]
+    try:
+        return _call(target, name, args, kwargs)
+    except TypeError as err:  # wrong arguments for the factory itself
+        raise KernelError(str(err)) from None
+
+
+def _call(target: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    from .frontend.jit import JitFunction, KernelDef
+
     with scope():
         if isinstance(target, KernelDef):
             if args or kwargs:

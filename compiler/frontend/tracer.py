@@ -206,7 +206,7 @@ class Tracer:
                 "(use T.alloc_var for a scalar that changes)",
                 UNSUPPORTED,
             )
-        if is_buffer(value) and value.name in ("buffer", ""):
+        if is_buffer(value) and (value.name in ("buffer", "") or any(value.same_as(o) for o in self.outputs)):
             IRBuilder.name(name, value)
         elif is_expr(value) and not isinstance(value, (tirx.IntImm, tirx.FloatImm, tvm.ir.Var)):
             value = IRBuilder.name(name, IB.bind(value))

@@ -1,0 +1,204 @@
+"""`tilec`: build and run TileLang kernels with the tilelsp compiler.
+
+    tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda --emit tir|lowered|llvm [-o DIR]
+    tilec run FILE --instantiate CALL [--check] [--seed N]
+
+Errors print like tilelint's (`path:line:col: CODE message`). Exit status:
+0 success, 1 a located problem in the kernel (or a failed --check),
+2 usage error or internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EMITS = ("tir", "lowered", "llvm", "cuda", "ptx")
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tilec", description="Compile and run TileLang kernels (CPU back end).")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="print or write the IR of a kernel")
+    b.add_argument("file")
+    b.add_argument("--kernel", help="kernel name (default: the only one, or the one in --instantiate)")
+    b.add_argument("--instantiate", metavar="CALL", help="e.g. 'matmul(1024, 1024, 1024, 128, 128, 32)'")
+    b.add_argument("--target", choices=("cpu", "cuda"), default="cpu")
+    b.add_argument("--emit", choices=EMITS, default="tir")
+    b.add_argument("-o", "--output", metavar="DIR", help="write <kernel>.<ext> into DIR instead of stdout")
+    r = sub.add_parser("run", help="run a kernel on random inputs on the CPU")
+    r.add_argument("file")
+    r.add_argument("--instantiate", metavar="CALL", required=True)
+    r.add_argument("--check", action="store_true", help="compare with the file's ref_program (NumPy)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--rtol", type=float, help="default: 1e-5 for float32, 1e-2 for float16, 3e-2 for bfloat16")
+    r.add_argument("--atol", type=float)
+    return p
+
+
+def _request(loaded: Any, kernel: str | None, inst: str | None) -> str:
+    if inst:
+        return inst
+    names = sorted(loaded.kernels)
+    if kernel:
+        if kernel not in loaded.kernels:
+            raise UsageError(f"no kernel named '{kernel}' (kernels: {', '.join(names) or 'none'})")
+        return kernel
+    if len(names) != 1:
+        raise UsageError(f"pass --kernel or --instantiate (kernels: {', '.join(names) or 'none'})")
+    return names[0]
+
+
+def _located(loaded: Any, err: Exception, name: str) -> Any:
+    """A KernelError raised outside the tracer: place it at the kernel's definition."""
+    import ast
+
+    from .errors import located
+
+    node = None
+    for stmt in loaded.tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == name.split("(")[0].strip():
+            node = stmt
+    return located(loaded.path, node, str(err))
+
+
+def _trace(loaded: Any, request: str) -> Any:
+    from .errors import KernelError, NotSupported
+    from .loader import instantiate
+
+    try:
+        return instantiate(loaded, request)
+    except NotSupported as err:
+        raise _located(loaded, Exception(f"not supported yet: {err}"), request) from None
+    except KernelError as err:
+        raise _located(loaded, err, request) from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    import compiler
+
+    if args.target == "cuda" or args.emit in ("cuda", "ptx"):
+        print("tilec: the CUDA back end is not built yet (next issue); use --target cpu --emit tir|lowered|llvm",
+              file=sys.stderr)
+        return EXIT_USAGE
+    loaded = compiler.load(args.file)
+    kdef = _trace(loaded, _request(loaded, args.kernel, args.instantiate))
+    if args.emit == "tir":
+        text = kdef.script()
+    else:
+        import tvm
+
+        from .pipeline import cpu_target, lower
+        from .runtime import to_module
+
+        lowered = lower(to_module(kdef))
+        if args.emit == "lowered":
+            text = lowered.script()
+        else:
+            ex = tvm.compile(lowered, target=cpu_target())
+            text = ex.mod.inspect_source("ll")
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        ext = {"tir": "tir.py", "lowered": "lowered.py", "llvm": "ll"}[args.emit]
+        path = out / f"{kdef.name}.{ext}"
+        path.write_text(text, encoding="utf-8")
+        print(path)
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def _random(shape: tuple[int, ...], dtype: str, rng: Any) -> Any:
+    import numpy as np
+
+    from .runtime import _np_dtype
+
+    if dtype.startswith(("int", "uint")):
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -8), min(info.max, 8), size=shape).astype(dtype)
+    return rng.standard_normal(shape).astype(np.float32).astype(_np_dtype(dtype))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import compiler
+
+    from .loader import scope
+    from .runtime import build
+
+    loaded = compiler.load(args.file)
+    kdef = _trace(loaded, args.instantiate)
+    runner = build(kdef)
+    rng = np.random.default_rng(args.seed)
+    specs = runner.param_specs()
+    outs = set(runner.out_idx)
+    inputs = [_random(s, d, rng) for k, (_, s, d) in enumerate(specs) if k not in outs]
+    import time
+
+    t0 = time.perf_counter()
+    result = runner(*inputs)
+    elapsed = time.perf_counter() - t0
+    results = [] if result is None else (result if isinstance(result, list) else [result])
+    if not outs:  # in-place kernel: every parameter is returned as it ends
+        results = inputs
+    print(f"{kdef.name}: ran in {elapsed * 1e3:.2f} ms on the CPU; " + ", ".join(
+        f"{n}{list(s)} {d}" for n, s, d in specs))
+    if not args.check:
+        return EXIT_OK
+    ref = loaded.namespace.get("ref_program")
+    if not callable(ref):
+        raise UsageError(f"--check needs a ref_program(...) function in {args.file}")
+    given = [inputs[k] for k in range(len(inputs))]
+    with scope():
+        expected = ref(*[a.astype(np.float32) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
+                         for a in given])
+    expected_list = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+    if not outs:
+        expected_list = expected_list[-len(expected_list):]
+        results = results[-len(expected_list):]
+    ok = True
+    for k, (got, want) in enumerate(zip(results, expected_list)):
+        got32, want32 = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        dtype = str(np.asarray(got).dtype)
+        rtol = args.rtol if args.rtol is not None else {"float16": 1e-2, "bfloat16": 3e-2}.get(dtype, 1e-5)
+        atol = args.atol if args.atol is not None else rtol
+        close = np.allclose(got32, want32, rtol=rtol, atol=atol)
+        err = float(np.max(np.abs(got32 - want32))) if got32.size else 0.0
+        print(f"output {k}: max abs error {err:.3g} (rtol={rtol}, atol={atol}): {'ok' if close else 'MISMATCH'}")
+        ok &= close
+    return EXIT_OK if ok else EXIT_FOUND
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import CompileError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    try:
+        return cmd_build(args) if args.command == "build" else cmd_run(args)
+    except CompileError as err:
+        print(err.render())
+        return EXIT_FOUND
+    except UsageError as err:
+        print(f"tilec: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 - an internal failure is exit 2 with one line, not a traceback
+        print(f"tilec: internal error: {type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
