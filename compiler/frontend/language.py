@@ -357,12 +357,18 @@ def _corner_to_region(corner: Any, extents: tuple[int, ...], what: str) -> Regio
     return Region(corner.source, tuple(corner.indices), full)
 
 
+def _not_in_parallel(name: str) -> None:
+    if CONTEXT.stack and CONTEXT.tracer._inside_parallel:
+        raise KernelError(f"[Tilelang Semantic Check] tile operator {name} is not allowed inside T.Parallel")
+
+
 def _nonunit(extents) -> list[int]:
     return [e for e in extents if e != 1]
 
 
 def copy(src, dst, *, coalesced_width=None, disable_tma=False, eviction_policy=None, prefer_instruction=None,
          annotations=None, loop_layout=None):
+    _not_in_parallel("T.copy")
     s, d = _region(src, "T.copy source"), _region(dst, "T.copy destination")
     if is_load(s) and is_load(d):
         IB.buffer_store(d.source, _coerce(s, d.source.dtype), list(d.indices))
@@ -380,6 +386,7 @@ def copy(src, dst, *, coalesced_width=None, disable_tma=False, eviction_policy=N
 
 
 def fill(buffer, value, annotations=None):
+    _not_in_parallel("T.fill")
     r = _region(buffer, "T.fill target")
     if is_load(r):
         IB.buffer_store(r.source, _coerce(value, r.source.dtype), list(r.indices))
@@ -388,6 +395,7 @@ def fill(buffer, value, annotations=None):
 
 
 def clear(buffer, annotations=None):
+    _not_in_parallel("T.clear")
     r = _region(buffer, "T.clear target")
     if is_load(r):
         raise KernelError("T.clear takes a buffer or a region")
@@ -407,6 +415,7 @@ def gemm(A, B, C, transpose_A=False, transpose_B=False, policy=GemmWarpPolicy.Sq
          mbar=None, annotations=None):
     if mbar is not None:
         raise NotSupported("T.gemm(..., mbar=...)")
+    _not_in_parallel("T.gemm")
     a, b, c = _matrix(A, "T.gemm A"), _matrix(B, "T.gemm B"), _matrix(C, "T.gemm C")
     ta, tb = _py.bool(_simplify(transpose_A)), _py.bool(_simplify(transpose_B))
     am, ak = (a.extents[-1], a.extents[-2]) if ta else (a.extents[-2], a.extents[-1])
@@ -423,6 +432,7 @@ def gemm(A, B, C, transpose_A=False, transpose_B=False, policy=GemmWarpPolicy.Sq
 
 
 def _reduce(kind: str, buffer, out, dim, clear) -> None:
+    _not_in_parallel("T.reduce_*")
     src = _region(buffer, f"T.reduce_{kind} input")
     dst = _region(out, f"T.reduce_{kind} output")
     if is_load(src) or is_load(dst):
@@ -474,6 +484,7 @@ def reduce_absmax(buffer, out, dim=-1, clear=True, batch=1, nan_propagate=False,
 
 
 def cumsum(src, dst=None, dim=0, reverse=False, annotations=None):
+    _not_in_parallel("T.cumsum")
     s = _region(src, "T.cumsum source")
     d = s if dst is None else _region(dst, "T.cumsum destination")
     if is_load(s) or is_load(d):

@@ -101,3 +101,14 @@ def test_truncated_examples(tmp_path: Path, frac: float):
 def test_usage_error_exit_2(tmp_path: Path):
     code, _ = tilec("build", str(tmp_path / "missing.py"), "--target", "cuda")
     assert code == 2
+
+
+def test_tile_op_inside_parallel_is_rejected(tmp_path: Path):
+    path = tmp_path / "p.py"
+    path.write_text(
+        "import tilelang.language as T\n\ndef f(M):\n    @T.prim_func\n    def main(A: T.Tensor((M,), 'float32')):\n"
+        "        with T.Kernel(1) as bx:\n            s = T.alloc_shared((M,), 'float32')\n"
+        "            for i in T.Parallel(M):\n                T.fill(s, 0)\n    return main\n"
+    )
+    code, text = tilec("build", str(path), "--instantiate", "f(8)")
+    assert code == 1 and ":9:" in text and "not allowed inside T.Parallel" in text, text
