@@ -1,0 +1,80 @@
+"""The server under malformed and out-of-order JSON-RPC: errors as the spec says, and it keeps answering."""
+
+from __future__ import annotations
+
+import pytest
+from server_session import RawServer
+
+
+def request(msg_id: int, method: str, params: object = None) -> dict[str, object]:
+    message: dict[str, object] = {"jsonrpc": "2.0", "id": msg_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def notify(method: str, params: object) -> dict[str, object]:
+    return {"jsonrpc": "2.0", "method": method, "params": params}
+
+
+@pytest.mark.asyncio
+async def test_malformed_messages_are_answered_and_survived(tmp_path) -> None:
+    server = await RawServer.start()
+    uri = (tmp_path / "k.py").as_uri()
+    hover = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}
+    try:
+        server.send(request(1, "textDocument/hover", hover))
+        assert (await server.response(1))["error"]["code"] == -32002  # not initialized yet
+
+        server.send(request(2, "initialize", {"capabilities": {}}))
+        assert "capabilities" in (await server.response(2))["result"]
+        server.send(notify("initialized", {}))
+
+        server.send_bytes(b"{this is not json")
+        parse = await server.response(None)
+        assert parse["error"]["code"] == -32700 and parse["id"] is None
+        server.send_bytes(b"\xff\xfe\x00 not utf-8")
+        assert (await server.response(None))["error"]["code"] == -32700
+        server.send_bytes(b"[1, 2, 3]")
+        assert (await server.response(None))["error"]["code"] == -32600
+        server.send({"id": 3, "method": "textDocument/hover"})  # no "jsonrpc"
+        assert (await server.response(3))["error"]["code"] == -32600
+
+        server.send(request(4, "tilelsp/noSuchMethod", {}))
+        assert (await server.response(4))["error"]["code"] == -32601
+        server.send(request(5, "textDocument/hover", {"textDocument": 5}))
+        invalid = await server.response(5)
+        assert invalid["error"]["code"] == -32602 and "textDocument/hover" in invalid["error"]["message"]
+        server.send(request(6, "textDocument/hover", {"textDocument": {"uri": uri},
+                                                     "position": {"line": -1, "character": 0}}))
+        assert (await server.response(6))["error"]["code"] == -32602
+        server.send(request(7, "textDocument/hover", hover))
+        assert (await server.response(7)) == {"jsonrpc": "2.0", "id": 7, "result": None}  # unknown document
+
+        server.send(notify("textDocument/didOpen", {"textDocument": 3}))  # ignored, no answer
+        text = "import tilelang.language as T\nx = '😀'\n"
+        server.send(notify("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": text}}))
+        for version, rng in enumerate([
+            {"start": {"line": 1, "character": 6}, "end": {"line": 1, "character": 6}},  # inside the surrogate pair
+            {"start": {"line": 99, "character": 0}, "end": {"line": 120, "character": 5}},  # past the end
+            {"start": {"line": 1, "character": 500}, "end": {"line": 0, "character": 2}},  # reversed, past the line
+        ], start=2):
+            server.send(notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": rng, "text": "Kernel"}]}))
+        server.send(request(8, "textDocument/hover", {"textDocument": {"uri": uri},
+                                                     "position": {"line": 10**6, "character": 10**6}}))
+        assert "error" not in await server.response(8)
+        server.send(request(9, "textDocument/diagnostic", {"textDocument": {"uri": uri}}))
+        report = (await server.response(9))["result"]
+        assert report["kind"] == "full"
+
+        server.send(request(10, "shutdown"))
+        assert (await server.response(10)) == {"jsonrpc": "2.0", "id": 10, "result": None}
+        server.send(request(11, "textDocument/hover", hover))
+        assert (await server.response(11))["error"]["code"] == -32600
+        server.send(notify("exit", None))
+        assert await server.close() == 0
+    finally:
+        await server.close()

@@ -1,0 +1,7 @@
+"""`python -m tilelsp`: the language server (same as the `tilelsp` command)."""
+
+import sys
+
+from .server import main
+
+sys.exit(main())

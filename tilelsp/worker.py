@@ -1,0 +1,116 @@
+"""The analysis worker: a child process that runs the analyzer for the server.
+
+`python -m tilelsp.worker` reads requests from stdin and writes answers to
+stdout, each a frame: a 4-byte big-endian length and a pickle. It imports the
+analyzer (libcst) and nothing heavier: never TVM, never the `compiler`
+package, never user code. Anything it prints by accident goes to stderr, so
+the frames stay intact.
+
+Requests and answers:
+
+- `("analyze", job_id, text, path, config, requests)` ->
+  `("result", job_id, index, seconds)` or `("error", job_id, traceback)`
+- `("modules", job_id)` -> `("modules", job_id, sorted names of loaded modules)`
+
+On start it sends `("ready", pid)`. It exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+HEADER = struct.Struct(">I")
+
+
+def write_frame(stream: IO[bytes], message: Any) -> None:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any | None:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        return None
+    return pickle.loads(body)
+
+
+@dataclass
+class ReportIndex:
+    """What the server gets while `analyzer.index` does not exist: the report alone."""
+
+    report: Any
+    syntax_error: Any = None
+    kernels: list[Any] = field(default_factory=list)
+
+
+def _builder() -> Any:
+    """`analyzer.index.build_index`, or the engine's report wrapped like an index."""
+    try:
+        from analyzer.index import build_index
+    except ModuleNotFoundError as err:
+        if err.name != "analyzer.index":
+            sys.stderr.write(f"tilelsp worker: analyzer.index cannot be imported ({err}); using the engine\n")
+    except Exception as err:  # noqa: BLE001 - a broken index module must not leave the editor without diagnostics
+        sys.stderr.write(f"tilelsp worker: analyzer.index cannot be imported ({err!r}); using the engine\n")
+    else:
+        return build_index
+
+    from analyzer.engine import analyze_source
+
+    def build(text: str, path: str, config: Any, requests: tuple[str, ...] = ()) -> ReportIndex:
+        report = analyze_source(text, path, config, requests)
+        syntax = next((d for d in report.diagnostics if d.code == "TL901"), None)
+        return ReportIndex(report, syntax, report.kernels)
+
+    return build
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    build = _builder()
+    write_frame(stdout, ("ready", os.getpid()))
+    while True:
+        request = read_frame(stdin)
+        if request is None:
+            return 0
+        kind, job_id = request[0], request[1]
+        if kind == "analyze":
+            _, _, text, path, config, requests = request
+            started = time.perf_counter()
+            try:
+                index = build(text, path, config, tuple(requests))
+            except Exception:  # noqa: BLE001 - reported to the server, which keeps the last good result
+                write_frame(stdout, ("error", job_id, traceback.format_exc()))
+                continue
+            write_frame(stdout, ("result", job_id, index, time.perf_counter() - started))
+        elif kind == "modules":
+            write_frame(stdout, ("modules", job_id, sorted(sys.modules)))
+        else:
+            write_frame(stdout, ("error", job_id, f"unknown request {kind!r}"))
+
+
+def main() -> int:
+    sys.stdout.flush()
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print, even from C, goes to stderr and cannot corrupt a frame
+    sys.stdout = sys.stderr
+    frames_in = sys.stdin.buffer
+    try:
+        return serve(frames_in, frames_out)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
