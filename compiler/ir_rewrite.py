@@ -72,6 +72,9 @@ class Rewriter:
         if name == "Bind":
             value = self.expr(s.value)
             return s if value.same_as(s.value) else tirx.Bind(s.var, value)
+        if name == "While":
+            cond, body = self.expr(s.condition), self.stmt(s.body)
+            return s if cond.same_as(s.condition) and body.same_as(s.body) else tirx.While(cond, body)
         if name == "AttrStmt":
             body = self.stmt(s.body)
             return s if body.same_as(s.body) else tirx.AttrStmt(s.node, s.attr_key, s.value, body)

@@ -1,7 +1,7 @@
 """The pass pipeline per target: a visible list of IRModule -> IRModule functions.
 
-CPU: expand tile ops to loops, guard global accesses (tails), run block
-loops serially, vectorize inner loops, bind the grid as one parallel loop;
+CPU: expand tile ops to loops, guard global accesses (tails), atomics on
+global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop;
 then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .passes.cpu_atomics import lower_cpu_atomics
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
@@ -17,6 +18,7 @@ from .passes.safe_access import guard_global_access
 CPU_PIPELINE: list[Callable[[Any], Any]] = [
     lower_tile_ops,
     guard_global_access,
+    lower_cpu_atomics,
     serialize_block_loops,
     vectorize_inner_loops,
     bind_grid,

@@ -25,10 +25,15 @@ The front end produces ordinary `tvm.tirx` PrimFuncs in which:
 | `tl.gemm` | A region, B region, C region, transpose_A, transpose_B, clear_accum (ints) |
 | `tl.reduce` | kind (`"max"`, `"min"`, `"sum"`, `"abssum"`, `"absmax"`), src region, dst region, dim, clear |
 | `tl.cumsum` | src region, dst region, dim, reverse |
-| `tl.atomic_add` | dst region, value (a scalar expression or a region of the same non-unit extents) |
+| `tl.atomic_add` | dst region, value (a scalar expression or a region of the same non-unit extents), and for `return_prev` a unit `local` region that receives the old value |
 
 `decode` turns such a statement back into a `TileOp` for the lowering
 passes.
+
+After tile-op lowering, an atomic update of one global element is the
+statement `T.evaluate(T.call_extern("handle", "tl.atomic_add_elem",
+dst[i...], value[, prev[0]]))` (`atomic_elem`/`decode_atomic_elem`) until
+`passes/cpu_atomics.py` turns it into machine atomics.
 """
 
 from __future__ import annotations
@@ -108,6 +113,31 @@ def _decode_arg(arg: Any) -> Any:
     if isinstance(arg, tirx.IntImm):
         return int(arg.value)
     return arg
+
+
+ATOMIC_ELEM = PREFIX + "atomic_add_elem"
+
+
+@dataclass(frozen=True)
+class AtomicElem:
+    dst: Any  # a load of the global element
+    value: Any
+    prev: Any | None  # a load of the unit buffer that receives the old value, or None
+
+
+def atomic_elem(dst: Any, value: Any, prev: Any | None = None) -> tirx.Stmt:
+    args = [dst, value] + ([] if prev is None else [prev])
+    return tirx.Evaluate(tirx.call_extern("handle", ATOMIC_ELEM, *args))
+
+
+def decode_atomic_elem(stmt: tirx.Stmt) -> AtomicElem | None:
+    if not isinstance(stmt, tirx.Evaluate):
+        return None
+    call = stmt.value
+    if not isinstance(call, tvm.ir.Call) or call.op.name != "tirx.call_extern" or call.args[0].value != ATOMIC_ELEM:
+        return None
+    args = list(call.args[1:])
+    return AtomicElem(args[0], args[1], args[2] if len(args) > 2 else None)
 
 
 def is_tile_op(stmt: tirx.Stmt) -> bool:

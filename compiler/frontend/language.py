@@ -500,21 +500,51 @@ def cumsum(src, dst=None, dim=0, reverse=False, annotations=None):
     tile_ir.emit("cumsum", tile_ir.region(s), tile_ir.region(d), k, _py.int(_py.bool(_simplify(reverse))))
 
 
+_MEMORY_ORDERS = ("relaxed", "consume", "acquire", "release", "acq_rel", "seq_cst")
+
+
+def _atomic_operand(value) -> Any:
+    """A buffer or region (has extents) becomes a `Region`; a single element or a scalar stays as it is."""
+    if isinstance(value, Region):
+        return value
+    if is_buffer(value) and value.scope() != "local.var":
+        return _region(value, "T.atomic_add operand")
+    return value
+
+
 def atomic_add(dst, value, memory_order=None, return_prev=False, use_tma=False, annotations=None):
-    if return_prev:
-        raise NotSupported("T.atomic_add(..., return_prev=True)")
-    d = _region(dst, "T.atomic_add destination")
+    """TileLang's forms: element `dst[i] += v` (optionally returning the old value), a region plus a scalar,
+    and a region plus a region (a start corner takes the other side's extents).
+
+    On the CPU every atomic is sequentially consistent, which honours any `memory_order`; `use_tma` is a
+    CUDA hint with no effect here."""
+    if memory_order is not None and memory_order not in _MEMORY_ORDERS:
+        raise KernelError(f"atomic_add does not support memory_order={memory_order!r}; "
+                          f"expected one of {sorted(_MEMORY_ORDERS)}")
+    d, v = _atomic_operand(dst), _atomic_operand(value)
+    if not isinstance(d, Region) and not isinstance(v, Region):
+        if not is_load(d):
+            raise KernelError(f"T.atomic_add destination must be a buffer element, a buffer or a region, got {dst!r}")
+        unit = Region(d.source, tuple(d.indices), (1,) * len(d.indices))
+        args = [tile_ir.region(unit), _coerce(v, d.source.dtype)]
+        prev = None
+        if _simplify(return_prev):
+            prev = IB.alloc_buffer((1,), str(d.source.dtype), scope="local")
+            IB.buffer_store(prev, _coerce(0, d.source.dtype), [0])
+            args.append(tile_ir.region(Region(prev, (0,), (1,))))
+        tile_ir.emit("atomic_add", *args)
+        return None if prev is None else tirx.BufferLoad(prev, [0])
+    if _simplify(return_prev):
+        raise KernelError("return_prev is not supported for tile-region-based atomic operations")
+    _not_in_parallel("T.atomic_add on a region")
     if is_load(d):
-        tile_ir.emit("atomic_add", tile_ir.region(Region(d.source, tuple(d.indices), (1,) * len(d.indices))),
-                     _coerce(value, d.source.dtype))
-        return
-    v = _region(value, "T.atomic_add value") if (is_buffer(value) or isinstance(value, Region)) else value
+        d = _corner_to_region(d, v.extents, "T.atomic_add destination")
     if isinstance(v, Region):
         if _nonunit(v.extents) != _nonunit(d.extents):
             raise KernelError(f"T.atomic_add: extents {list(v.extents)} and {list(d.extents)} differ")
         tile_ir.emit("atomic_add", tile_ir.region(d), tile_ir.region(v))
     else:
-        raise NotSupported("T.atomic_add of a scalar into a region")
+        tile_ir.emit("atomic_add", tile_ir.region(d), _coerce(v, d.buffer.dtype))
 
 
 def use_swizzle(panel_size, order="row", enable=True):

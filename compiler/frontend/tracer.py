@@ -143,9 +143,33 @@ class Tracer:
         return d
 
     def const_dim(self, name: str) -> Any:
-        if name in self.const_values:
-            return self.const_values[name]
-        return ConstDim(name)
+        if name not in self.const_values:
+            early = self._size_from_annotations(name)
+            if early is None:
+                return ConstDim(name)
+            self.const_values[name] = early
+        return self.const_values[name]
+
+    def _size_from_annotations(self, name: str) -> int | None:
+        """Eager mode: the size `name` read off a tensor argument whose later `X: T.Tensor((.., name, ..), ..)`
+        declaration names it, so sizes can be used in arithmetic before the tensors are declared."""
+        for stmt in self.node.body:
+            if not (isinstance(stmt, ast.AnnAssign) and stmt.value is None and isinstance(stmt.target, ast.Name)):
+                continue
+            array = self.tensor_args.get(stmt.target.id)
+            ann = stmt.annotation
+            if array is None:
+                continue
+            shape = None
+            if isinstance(ann, ast.Call) and ann.args:
+                shape = ann.args[0]
+            elif isinstance(ann, ast.Subscript) and isinstance(ann.slice, ast.Tuple) and ann.slice.elts:
+                shape = ann.slice.elts[0]
+            dims = shape.elts if isinstance(shape, (ast.Tuple, ast.List)) else [shape]
+            for axis, dim in enumerate(dims):
+                if isinstance(dim, ast.Name) and dim.id == name and axis < array.ndim:
+                    return int(array.shape[axis])
+        return None
 
     def declare_output(self, shape: tuple[Any, ...], dtype: str) -> Any:
         name = f"out{len(self.outputs)}"

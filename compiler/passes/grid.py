@@ -4,8 +4,8 @@ The block loops of `T.Kernel` (thread_binding loops) are fused into a single
 loop over every block, and each block index is bound (`Bind`) from the fused
 index. The loop is `parallel` (blocks run on all cores, each with its own
 shared/fragment/local storage, since allocations live inside the loop body)
-unless the function has atomics (`tl.atomic`), which run serially until CPU
-atomics are emitted.
+unless `cpu_atomics` marked the function `tl.serial_grid` (its atomics are
+plain updates because libatomic is missing).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import tvm
 from tvm import tirx
 
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from .cpu_atomics import SERIAL_GRID
 
 
 class _Bind(Rewriter):
@@ -51,7 +52,7 @@ class _Bind(Rewriter):
 
 def bind_grid(mod: tvm.IRModule) -> tvm.IRModule:
     def run(func: Any) -> Any:
-        parallel = not bool(func.attrs and "tl.atomic" in func.attrs and func.attrs["tl.atomic"])
+        parallel = not bool(func.attrs and SERIAL_GRID in func.attrs and func.attrs[SERIAL_GRID])
         return with_body(func, _Bind(parallel).stmt(func.body))
 
     return rewrite_funcs(mod, run)

@@ -3,8 +3,8 @@
 The loops are serial; a later pass picks which to vectorize. Element types
 follow TileLang: a copy casts to the destination dtype, a gemm multiplies in
 the accumulator's dtype (C's), a reduction accumulates in the output's dtype.
-A function that used `tl.atomic_add` gets the attribute `tl.atomic` so the
-grid is not run in parallel (CPU atomics are not emitted yet).
+An atomic add into a global tensor becomes one `tl.atomic_add_elem`
+statement per element, which `cpu_atomics.lower_cpu_atomics` lowers later.
 """
 
 from __future__ import annotations
@@ -151,14 +151,27 @@ def lower_cumsum(src: RegionRef, dst: RegionRef, dim: int, reverse: int) -> Any:
     return _nest([src.extents[a] for a in axes], "i", body)
 
 
-def lower_atomic_add(dst: RegionRef, value: Any) -> Any:
+def lower_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None) -> Any:
+    """Per element: a global destination becomes `tl.atomic_add_elem` (blocks may run in parallel); a
+    shared/fragment/local one is a plain read-modify-write, since one block runs on one core."""
     axes = dst.nonunit_axes()
-    if isinstance(value, RegionRef):
-        v_axes = value.nonunit_axes()
-        return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(
-            dst, dict(zip(axes, vs)), _load(dst, dict(zip(axes, vs))) + _cast(_load(value, dict(zip(v_axes, vs))), dst.buffer.dtype)))
-    return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(
-        dst, dict(zip(axes, vs)), _load(dst, dict(zip(axes, vs))) + _cast(value, dst.buffer.dtype)))
+    dtype = str(dst.buffer.dtype)
+
+    def element(vs: list[Any]) -> Any:
+        d_vars = dict(zip(axes, vs))
+        if isinstance(value, RegionRef):
+            v = _cast(_load(value, dict(zip(value.nonunit_axes(), vs))), dtype)
+        else:
+            v = _cast(value, dtype)
+        old = _load(dst, d_vars)
+        if dst.buffer.scope() == "global":
+            return tile_ir.atomic_elem(old, v, None if prev is None else _load(prev, {}))
+        update = _store(dst, d_vars, old + v)
+        if prev is None:
+            return update
+        return tirx.SeqStmt([_store(prev, {}, old), update])
+
+    return _nest([dst.extents[a] for a in axes], "i", element)
 
 
 _LOWER = {
@@ -168,23 +181,12 @@ _LOWER = {
 
 
 class _Lower(Rewriter):
-    def __init__(self) -> None:
-        self.atomic = False
-
     def visit_Evaluate(self, s: Any) -> Any:
         op = tile_ir.decode(s)
         if op is None:
             return self.default_stmt(s)
-        self.atomic |= op.name == "atomic_add"
         return _LOWER[op.name](*op.args)
 
 
 def lower_tile_ops(mod: tvm.IRModule) -> tvm.IRModule:
-    def run(func: Any) -> Any:
-        lowering = _Lower()
-        out = with_body(func, lowering.stmt(func.body))
-        if lowering.atomic:
-            out = out.with_attr("tl.atomic", True)
-        return out
-
-    return rewrite_funcs(mod, run)
+    return rewrite_funcs(mod, lambda func: with_body(func, _Lower().stmt(func.body)))

@@ -15,6 +15,7 @@ import tvm
 from tvm import tirx
 from tvm.ir.expr import TensorLoad
 
+from .. import tile_ir
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 
 
@@ -50,6 +51,16 @@ class _Guard(Rewriter):
         if s.buffer.scope() != "global":
             return out
         cond = self.condition(s.buffer, list(out.indices))
+        return out if cond is None else tirx.IfThenElse(cond, out, None)
+
+    def visit_Evaluate(self, s: Any) -> Any:
+        atomic = tile_ir.decode_atomic_elem(s)
+        if atomic is None:
+            return self.default_stmt(s)
+        dst = atomic.dst
+        dst = tirx.BufferLoad(dst.source, [self.expr(i) for i in dst.indices])
+        out = tile_ir.atomic_elem(dst, self.expr(atomic.value), atomic.prev)
+        cond = self.condition(dst.source, list(dst.indices))  # an atomic store, skipped when out of bounds
         return out if cond is None else tirx.IfThenElse(cond, out, None)
 
     def visit_TensorLoad(self, e: TensorLoad) -> Any:

@@ -13,6 +13,7 @@ import tvm  # noqa: E402
 from tvm import tirx  # noqa: E402
 
 from compiler.loader import instantiate, load  # noqa: E402
+from compiler.passes.cpu_atomics import lower_cpu_atomics  # noqa: E402
 from compiler.passes.grid import bind_grid  # noqa: E402
 from compiler.passes.loops import serialize_block_loops, vectorize_inner_loops  # noqa: E402
 from compiler.passes.lower_tile_ops import lower_tile_ops  # noqa: E402
@@ -49,7 +50,7 @@ def tile_mod(tmp_path_factory):
 
 def calls(mod) -> list[str]:
     text = mod.script()
-    return [op for op in ("tl.copy", "tl.reduce", "tl.atomic_add", "tl.fill", "tl.gemm") if op in text]
+    return [op for op in ("tl.copy", "tl.reduce", "tl.atomic_add", "tl.fill", "tl.gemm") if f'"{op}"' in text]
 
 
 def test_tile_ir_keeps_scopes_loops_and_ops(tile_mod):
@@ -63,7 +64,17 @@ def test_tile_ir_keeps_scopes_loops_and_ops(tile_mod):
 def test_lower_tile_ops_leaves_no_tile_op(tile_mod):
     mod = lower_tile_ops(tile_mod("k(64, 64, 32, 32)"))
     assert calls(mod) == []
-    assert mod["main"].attrs["tl.atomic"]
+    assert '"tl.atomic_add_elem", S[by * 32 + i]' in mod.script()  # a global atomic, one element
+
+
+def test_cpu_atomics_become_libatomic_calls_or_plain_updates(tile_mod):
+    mod = guard_global_access(lower_tile_ops(tile_mod("k(64, 64, 32, 32)")))
+    machine = lower_cpu_atomics(mod, machine_atomics=True)
+    text = machine.script()
+    assert "__atomic_compare_exchange_4" in text and "tl.atomic_add_elem" not in text
+    assert "tl.serial_grid" not in text
+    plain = lower_cpu_atomics(mod, machine_atomics=False)
+    assert "__atomic" not in plain.script() and plain["main"].attrs["tl.serial_grid"]
 
 
 def test_guard_only_where_bounds_are_not_proven(tile_mod):
@@ -88,12 +99,14 @@ def test_vectorize_inner_loops_skips_reductions(tile_mod):
     assert "for r in range(32)" in text
 
 
-def test_bind_grid_fuses_blocks_and_serializes_atomics(tile_mod):
-    mod = bind_grid(lower_tile_ops(tile_mod("k(64, 64, 32, 32)")))
-    text = mod.script()
+def test_bind_grid_fuses_blocks_parallel_unless_serial_grid(tile_mod):
+    mod = lower_tile_ops(tile_mod("k(64, 64, 32, 32)"))
+    text = bind_grid(lower_cpu_atomics(mod, machine_atomics=True)).script()
     assert "thread_binding" not in text
-    assert "for block in range(4)" in text  # serial: the kernel has an atomic
+    assert "for block in T.parallel(4)" in text
     assert "bx: T.let[T.int32] = block % 2" in text
+    serial = bind_grid(lower_cpu_atomics(mod, machine_atomics=False)).script()
+    assert "for block in range(4)" in serial  # atomics are plain updates: blocks one after another
 
 
 def test_pipeline_result_runs(tile_mod):
