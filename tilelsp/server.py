@@ -41,13 +41,13 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from analyzer.diagnostics import Severity
 
 from . import __version__
 from .analysis import Job, Outcome, Scheduler, WorkerProcess
+from .client_support import ClientSupport
 from .convert import diagnostics_to_lsp
 from .documents import Document, Documents, split_lines
-from .positions import UTF16, UTF32, convert, position_from_client
+from .positions import UTF16, UTF32, convert, position_from_client, range_from_client
 from .settings import (
     DocumentSettings,
     ProjectConfigs,
@@ -212,6 +212,7 @@ class TileLanguageServer(LanguageServer):
         self.refresh_support = False
         self.inlay_refresh_support = False
         self.config_support = False
+        self.support = ClientSupport()
         self.init_settings = Settings()
         self.pushed_settings = Settings()
         self.projects = ProjectConfigs()
@@ -238,6 +239,7 @@ class TileLanguageServer(LanguageServer):
         self.refresh_support = bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
         self.inlay_refresh_support = bool(workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support)
         self.config_support = bool(workspace and workspace.configuration)
+        self.support = ClientSupport.of(caps)
         settings, problems = parse_settings(section_of(params.initialization_options))
         self.init_settings = settings
         for problem in problems:
@@ -415,6 +417,8 @@ class TileLanguageServer(LanguageServer):
             _wake(state.waiters)
 
     def _accept(self, state: DocState, job: Job, index: Any) -> None:
+        if getattr(index, "error", None):
+            log.warning("%s: %s", job.uri, index.error)
         diagnostics = list(index.report.diagnostics)
         syntax = getattr(index, "syntax_error", None)
         if (syntax is not None and job.settings.config.enabled(syntax.code)
@@ -487,46 +491,43 @@ class TileLanguageServer(LanguageServer):
 
     # ------------------------------------------------------------------ requests
     def lines_of(self, uri: str | None) -> Sequence[str] | None:
-        state = self.states.get(uri) if uri is not None else None
-        return state.good.lines if state is not None and state.good is not None else None
+        doc = self.documents.get(uri) if uri is not None else None
+        return doc.lines if doc is not None else None
 
-    def answer(self, name: str, uri: str, empty: Any,
-               call: Callable[[Any, Document, Analysed], Any], *, current_text: bool = False) -> Any:
-        """Run one feature function on the document's last good index; never raises.
+    def answer(self, name: str, uri: str, empty: Any, call: Callable[[Any, Document, Any, Any], Any]) -> Any:
+        """Run one feature function for an open document; never raises.
 
-        Results are in code points of the index's text (or of the current text
-        for completion and signature help, which read what was just typed) and
-        go back to the client in its encoding.
+        The function gets the document's current text, positions in code
+        points of that text, and the last good index (None before the first
+        analysis; older than the text while it does not parse). Its answer
+        goes back in the client's encoding.
         """
         try:
             features = self.features()
             doc, state = self.documents.get(uri), self.states.get(uri)
-            if features is None or doc is None or state is None or state.good is None:
+            if features is None or doc is None or state is None or not state.analysable:
                 return empty
-            good = state.good
-            result = call(features, doc, good)
+            index = state.good.index if state.good is not None else None
+            config = state.settings.config if state.settings is not None else None
+            result = call(features, doc, index, config)
             if result is None:
                 return empty
-            lines = doc.lines if current_text else good.lines
-            return convert(result, uri, lambda u: lines if u in (uri, None) else self.lines_of(u),
-                           self.encoding, to_client=True)
+            return self.to_client(result, uri)
         except Exception:  # noqa: BLE001 - a failing feature answers empty and is logged, the server stays up
             log.exception("%s failed on %s", name, uri)
             return empty
 
-    def position_in(self, doc: Document, analysed: Analysed | None, position: types.Position) -> types.Position:
-        """A client position in the current text -> code points, clamped to the index's text when given."""
-        point = position_from_client(doc.lines, position, self.encoding)
-        if analysed is not None and analysed.text is not doc.text:
-            point = position_from_client(analysed.lines, point, UTF32)
-        return point
+    def to_client(self, value: Any, uri: str | None) -> Any:
+        if self.encoding == UTF32:
+            return value
+        return convert(value, uri, self.lines_of, self.encoding, to_client=True)
 
-    def range_in(self, doc: Document, analysed: Analysed | None, rng: types.Range) -> types.Range:
-        start = self.position_in(doc, analysed, rng.start)
-        end = self.position_in(doc, analysed, rng.end)
-        if (end.line, end.character) < (start.line, start.character):
-            start, end = end, start
-        return types.Range(start, end)
+    def position_in(self, doc: Document, position: types.Position) -> types.Position:
+        """A client position -> code points of the document's text (clamped into it)."""
+        return position_from_client(doc.lines, position, self.encoding)
+
+    def range_in(self, doc: Document, rng: types.Range) -> types.Range:
+        return range_from_client(doc.lines, rng, self.encoding)
 
     def diagnostic_report(self, uri: str) -> tuple[str | None, list[types.Diagnostic], int | None]:
         state = self.states.get(uri)
@@ -695,20 +696,20 @@ async def workspace_diagnostic(ls: TileLanguageServer, params: types.WorkspaceDi
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: TileLanguageServer, params: types.HoverParams) -> types.Hover | None:
-    return ls.answer("hover", params.text_document.uri, None, lambda f, doc, good: f.hover(
-        good.index, good.text, ls.position_in(doc, good, params.position), good.settings.config))
+    return ls.answer("hover", params.text_document.uri, None, lambda f, doc, index, config: ls.support.hover(
+        f.hover(index, doc.text, ls.position_in(doc, params.position), config)))
 
 
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
 def inlay_hint(ls: TileLanguageServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-    return ls.answer("inlayHint", params.text_document.uri, [], lambda f, doc, good: f.inlay_hints(
-        good.index, good.text, ls.range_in(doc, good, params.range), good.settings.config))
+    return ls.answer("inlayHint", params.text_document.uri, [], lambda f, doc, index, config: f.inlay_hints(
+        index, doc.text, ls.range_in(doc, params.range), config))
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: TileLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
     return ls.answer("documentSymbol", params.text_document.uri, [],
-                     lambda f, doc, good: f.document_symbols(good.index, good.text))
+                     lambda f, doc, index, config: f.document_symbols(index, doc.text))
 
 
 @server.feature(types.WORKSPACE_SYMBOL)
@@ -718,8 +719,7 @@ def workspace_symbol(ls: TileLanguageServer, params: types.WorkspaceSymbolParams
         indexes = {uri: s.good.index for uri, s in ls.states.items() if s.good is not None}
         if features is None or not indexes:
             return []
-        result = features.workspace_symbols(indexes, params.query)
-        return convert(result or [], None, ls.lines_of, ls.encoding, to_client=True)
+        return ls.to_client(features.workspace_symbols(indexes, params.query) or [], None)
     except Exception:  # noqa: BLE001
         log.exception("workspace/symbol failed")
         return []
@@ -728,39 +728,51 @@ def workspace_symbol(ls: TileLanguageServer, params: types.WorkspaceSymbolParams
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: TileLanguageServer, params: types.DefinitionParams) -> list[types.Location]:
     uri = params.text_document.uri
-    return ls.answer("definition", uri, [], lambda f, doc, good: [
-        types.Location(uri, r) for r in f.definition(good.index, good.text, ls.position_in(doc, good, params.position))
-    ])
+    return ls.answer("definition", uri, [], lambda f, doc, index, config: [
+        types.Location(uri, r) for r in f.definition(index, doc.text, ls.position_in(doc, params.position))])
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
 def references(ls: TileLanguageServer, params: types.ReferenceParams) -> list[types.Location]:
     uri = params.text_document.uri
-    return ls.answer("references", uri, [], lambda f, doc, good: [
-        types.Location(uri, r) for r in f.references(good.index, good.text,
-                                                     ls.position_in(doc, good, params.position),
-                                                     params.context.include_declaration)
-    ])
+    return ls.answer("references", uri, [], lambda f, doc, index, config: [
+        types.Location(uri, r) for r in f.references(index, doc.text, ls.position_in(doc, params.position),
+                                                     params.context.include_declaration)])
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
 def document_highlight(ls: TileLanguageServer, params: types.DocumentHighlightParams
                        ) -> list[types.DocumentHighlight]:
-    return ls.answer("documentHighlight", params.text_document.uri, [], lambda f, doc, good: f.document_highlight(
-        good.index, good.text, ls.position_in(doc, good, params.position)))
+    return ls.answer("documentHighlight", params.text_document.uri, [],
+                     lambda f, doc, index, config: f.document_highlight(
+                         index, doc.text, ls.position_in(doc, params.position)))
 
 
-@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", '"', "'"]))
+@server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                types.CompletionOptions(trigger_characters=[".", '"', "'"], resolve_provider=True))
 def completion(ls: TileLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-    return ls.answer("completion", params.text_document.uri, None, lambda f, doc, good: f.completion(
-        good.index, doc.text, ls.position_in(doc, None, params.position)), current_text=True)
+    return ls.answer("completion", params.text_document.uri, None,
+                     lambda f, doc, index, config: ls.support.completion(f.completion(
+                         index, doc.text, ls.position_in(doc, params.position))))
+
+
+@server.feature(types.COMPLETION_ITEM_RESOLVE)
+def completion_resolve(ls: TileLanguageServer, item: types.CompletionItem) -> types.CompletionItem:
+    """Adds the signature and documentation; the item's ranges are the client's and stay untouched."""
+    try:
+        features = ls.features()
+        return ls.support.completion_item(features.completion_resolve(item)) if features is not None else item
+    except Exception:  # noqa: BLE001
+        log.exception("completionItem/resolve failed")
+        return item
 
 
 @server.feature(types.TEXT_DOCUMENT_SIGNATURE_HELP,
                 types.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=[","]))
 def signature_help(ls: TileLanguageServer, params: types.SignatureHelpParams) -> types.SignatureHelp | None:
-    return ls.answer("signatureHelp", params.text_document.uri, None, lambda f, doc, good: f.signature_help(
-        good.index, doc.text, ls.position_in(doc, None, params.position)), current_text=True)
+    return ls.answer("signatureHelp", params.text_document.uri, None,
+                     lambda f, doc, index, config: ls.support.signature_help(f.signature_help(
+                         index, doc.text, ls.position_in(doc, params.position))))
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
@@ -768,13 +780,10 @@ def signature_help(ls: TileLanguageServer, params: types.SignatureHelpParams) ->
 def code_action(ls: TileLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
 
-    def call(f: Any, doc: Document, good: Analysed) -> list[types.CodeAction]:
-        if good.version != doc.version or good.text != doc.text:
-            return []  # edits computed on another text would land in the wrong place
+    def call(f: Any, doc: Document, index: Any, config: Any) -> list[types.CodeAction]:
         diagnostics = convert(list(params.context.diagnostics), uri, lambda _: doc.lines, ls.encoding,
                               to_client=False)
-        return f.code_actions(good.index, good.text, ls.range_in(doc, good, params.range), diagnostics,
-                              good.settings.config, uri)
+        return f.code_actions(index, doc.text, ls.range_in(doc, params.range), diagnostics, config, uri)
 
     return ls.answer("codeAction", uri, [], call)
 

@@ -102,12 +102,26 @@ async def published(client: LanguageClient, uri: str, version: int | None = None
 
 
 def capabilities(*, encodings: list[str] | None = None, pull: bool = False, configuration: bool = False,
-                 watch: bool = False, refresh: bool = False) -> types.ClientCapabilities:
+                 watch: bool = False, refresh: bool = False, rich: bool = True) -> types.ClientCapabilities:
+    """What the test client says it supports; `rich=False` drops Markdown and snippets."""
+    markdown = [types.MarkupKind.Markdown, types.MarkupKind.PlainText] if rich else [types.MarkupKind.PlainText]
     return types.ClientCapabilities(
         general=types.GeneralClientCapabilities(
             position_encodings=list(encodings)) if encodings else None,
         text_document=types.TextDocumentClientCapabilities(
             synchronization=types.TextDocumentSyncClientCapabilities(),
+            hover=types.HoverClientCapabilities(content_format=markdown),
+            completion=types.CompletionClientCapabilities(completion_item=types.ClientCompletionItemOptions(
+                snippet_support=rich, documentation_format=markdown,
+                resolve_support=types.ClientCompletionItemResolveOptions(properties=["documentation", "detail"]))),
+            signature_help=types.SignatureHelpClientCapabilities(
+                signature_information=types.ClientSignatureInformationOptions(
+                    documentation_format=markdown,
+                    parameter_information=types.ClientSignatureParameterInformationOptions(
+                        label_offset_support=True))),
+            code_action=types.CodeActionClientCapabilities(),
+            inlay_hint=types.InlayHintClientCapabilities(),
+            document_symbol=types.DocumentSymbolClientCapabilities(hierarchical_document_symbol_support=True),
             publish_diagnostics=types.PublishDiagnosticsClientCapabilities(
                 related_information=True, version_support=True, code_description_support=True,
                 data_support=True, tag_support=types.ClientDiagnosticsTagOptions(
