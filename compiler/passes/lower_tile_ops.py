@@ -69,25 +69,42 @@ def lower_fill(dst: RegionRef, value: Any) -> Any:
     return _nest([dst.extents[a] for a in axes], "i", lambda vs: _store(dst, dict(zip(axes, vs)), value))
 
 
+ROW_BLOCK = 4  # rows of C updated per k step: each row of B is loaded once for ROW_BLOCK rows
+STAGE_LIMIT = 64 * 1024  # elements of B staged in a local tile (256 KiB in float32)
+
+
 def lower_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+    """C += A @ B in C's dtype, loop order i-k-j so the innermost loop runs along contiguous rows of B and C
+    and vectorizes (its C row stays in registers across k). A transposed B, or a B of another dtype than
+    C, is first staged into a local K x N tile in C's dtype: one transpose/convert per gemm instead of a
+    serial k-innermost reduction or a conversion per multiply."""
     ra, rb, rc = len(a.extents), len(b.extents), len(c.extents)
     m, n = c.extents[-2], c.extents[-1]
     k = a.extents[-2] if trans_a else a.extents[-1]
     acc = str(c.buffer.dtype)
-    i, j, kk = _var("i"), _var("j"), _var("k")
+    rows = next(r for r in (ROW_BLOCK, 2, 1) if m % r == 0)
+    io, ii, j, kk = _var("i"), _var("ii"), _var("j"), _var("k")
+    i = io * rows + ii if rows > 1 else io
     a_idx = {ra - 2: kk, ra - 1: i} if trans_a else {ra - 2: i, ra - 1: kk}
-    b_idx = {rb - 2: j, rb - 1: kk} if trans_b else {rb - 2: kk, rb - 1: j}
     c_idx = {rc - 2: i, rc - 1: j}
-    prod = _cast(_load(a, a_idx), acc) * _cast(_load(b, b_idx), acc)
-    update = _store(c, c_idx, _load(c, c_idx) + prod)
-    if trans_b:  # i, j, k: both operands contiguous in k
-        nest = _serial(i, m, _serial(j, n, _serial(kk, k, update)))
-    else:  # i, k, j: B and C contiguous in j (the inner loop vectorizes)
-        nest = _serial(i, m, _serial(kk, k, _serial(j, n, update)))
+    stmts = []
     if clear:
-        zero = lower_fill(c, tirx.const(0, acc))
-        return tirx.SeqStmt([zero, nest])
-    return nest
+        stmts.append(lower_fill(c, tirx.const(0, acc)))
+    if (trans_b or str(b.buffer.dtype) != acc) and k * n <= STAGE_LIMIT:
+        staged = tirx.decl_buffer((k, n), acc, name="B_staged", scope="local")
+        sk, sj = _var("k"), _var("j")
+        src = _load(b, {rb - 2: sj, rb - 1: sk} if trans_b else {rb - 2: sk, rb - 1: sj})
+        stmts.append(tirx.AllocBuffer(staged))
+        stmts.append(_serial(sk, k, _serial(sj, n, tirx.BufferStore(staged, _cast(src, acc), [sk, sj]))))
+        b_val = tirx.BufferLoad(staged, [kk, j])
+    else:
+        b_val = _cast(_load(b, {rb - 2: j, rb - 1: kk} if trans_b else {rb - 2: kk, rb - 1: j}), acc)
+    update = _store(c, c_idx, _load(c, c_idx) + _cast(_load(a, a_idx), acc) * b_val)
+    row_loop = _serial(j, n, update)
+    if rows > 1:
+        row_loop = tirx.For(ii, tirx.const(0, "int32"), tirx.const(rows, "int32"), tirx.ForKind.UNROLLED, row_loop)
+    stmts.append(_serial(io, m // rows, _serial(kk, k, row_loop)))
+    return stmts[0] if len(stmts) == 1 else tirx.SeqStmt(stmts)
 
 
 def _reduce_init(kind: str, dtype: str) -> Any:

@@ -120,3 +120,17 @@ def test_pipeline_result_runs(tile_mod):
     ex(ta, ts, tc)
     np.testing.assert_allclose(tc.numpy(), 2 * a, rtol=1e-6)
     np.testing.assert_allclose(ts.numpy(), 2 * a.sum(1), rtol=1e-5, atol=1e-5)
+
+
+def test_transpose_b_gemm_is_staged_and_vectorized():
+    from conftest import EXAMPLES
+
+    kdef = instantiate(load(EXAMPLES / "flash_attention.py"), "flash_attention_fwd(1, 1, 64, 32, block_M=32, block_N=32)")
+    text = vectorize_inner_loops(serialize_block_loops(lower_tile_ops(to_module(kdef)))).script()
+    assert "B_staged = T.alloc_local((32, 32))" in text and "B_staged_1 = T.alloc_local((32, 32))" in text
+    assert 'B_staged[k, j] = T.Cast("float32", K_shared[j, k])' in text  # K^T, once per gemm
+    assert 'B_staged_1[k, j] = T.Cast("float32", V_shared[k, j])' in text  # V converted to fp32 once
+    # C rows updated 4 at a time along contiguous, vectorized j
+    assert ("for ii in T.unroll(4):\n                                for j in T.vectorized(32):\n"
+            "                                    s[i * 4 + ii, j] = s[i * 4 + ii, j] + "
+            'T.Cast("float32", Q_shared[i * 4 + ii, k]) * B_staged[k, j]') in text
