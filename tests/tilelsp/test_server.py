@@ -25,7 +25,6 @@ from server_session import (
     EXAMPLES,
     ROOT,
     SERVER_ENV,
-    RawServer,
     as_json,
     edit,
     initialize,
@@ -164,6 +163,8 @@ async def test_push_diagnostics_on_change(client: LanguageClient, tmp_path: Path
     assert list((await published(client, uri, version=2)).diagnostics) == []
     edit(client, uri, 3, (row, col), (row, col + 1), "4")
     assert [d.code for d in (await published(client, uri, version=3)).diagnostics] == ["TL101"]
+    replace_all(client, uri, 4, "\n".join(lines).replace("num_stages=4", "num_stages=1"))  # a full-text change
+    assert list((await published(client, uri, version=4)).diagnostics) == []
 
 
 @pytest.mark.asyncio
