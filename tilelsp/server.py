@@ -37,7 +37,7 @@ from pygls.exceptions import (
     JsonRpcServerNotInitialized,
 )
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
@@ -226,7 +226,6 @@ class TileLanguageServer(LanguageServer):
         self._logged_problems: set[str] = set()
         self._refresh_scheduled = False
         self._pending_refresh: set[str] = set()
-        self._json = default_converter()
 
     # ------------------------------------------------------------------ lifecycle
     def configure_client(self, params: types.InitializeParams) -> None:
@@ -438,7 +437,7 @@ class TileLanguageServer(LanguageServer):
             return
         lines = latest.lines
         state.client_diagnostics = convert(latest.diagnostics, uri, lambda _: lines, self.encoding, to_client=True)
-        body = json.dumps(self._json.unstructure(state.client_diagnostics), sort_keys=True)
+        body = repr(state.client_diagnostics)  # attrs reprs: every field, deterministic
         state.result_id = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         if self.pull_mode:
             if state.result_id != state.reported_id:

@@ -185,10 +185,13 @@ def as_json(diagnostic: types.Diagnostic) -> dict[str, Any]:
 
 
 class RawServer:
-    """The server as a subprocess, spoken to in raw JSON-RPC frames."""
+    """The server as a subprocess, spoken to in raw JSON-RPC frames (over its stdio, or a TCP connection)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, reader: asyncio.StreamReader | None = None,
+                 writer: asyncio.StreamWriter | None = None) -> None:
         self.proc = proc
+        self.reader = reader if reader is not None else proc.stdout
+        self.writer = writer if writer is not None else proc.stdin
 
     @classmethod
     async def start(cls) -> RawServer:
@@ -198,17 +201,17 @@ class RawServer:
         return cls(proc)
 
     def send_bytes(self, body: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert self.writer is not None
+        self.writer.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(json.dumps(message).encode())
 
     async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        assert self.proc.stdout is not None
+        assert self.reader is not None
         length = None
         while True:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+            line = await asyncio.wait_for(self.reader.readline(), timeout)
             if not line:
                 raise EOFError("the server closed its output")
             if line in (b"\r\n", b"\n"):
@@ -217,7 +220,7 @@ class RawServer:
             if name.lower() == "content-length":
                 length = int(value)
         assert length is not None
-        return json.loads(await asyncio.wait_for(self.proc.stdout.readexactly(length), timeout))
+        return json.loads(await asyncio.wait_for(self.reader.readexactly(length), timeout))
 
     async def response(self, msg_id: Any, timeout: float = TIMEOUT) -> dict[str, Any]:
         """The next response with this id, skipping the server's notifications and requests."""
@@ -228,8 +231,8 @@ class RawServer:
 
     async def close(self) -> int:
         if self.proc.returncode is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
+            if self.writer is not None:
+                self.writer.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 30)
             except asyncio.TimeoutError:

@@ -405,11 +405,16 @@ async def test_multi_root_and_outside_files(client: LanguageClient, tmp_path: Pa
     for name, path in (("a", a / "kernel.py"), ("b", b / "kernel.py"), ("c", c / "kernel.py"), ("loose", outside)):
         uri = open_document(client, path)
         found[name] = [(d.code, d.data["arch"]) for d in (await published(client, uri, version=1)).diagnostics]
+    untitled = "untitled:Untitled-1"  # not a file: the default settings
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=untitled, language_id="python", version=1, text=BIG_TILES.read_text(encoding="utf-8"))))
+    found["untitled"] = [(d.code, d.data["arch"]) for d in (await published(client, untitled, 1)).diagnostics]
     assert found == {
         "a": [("TL101", "sm_86")],
         "b": [],
         "c": [("TL101", "sm_89")],
         "loose": [("TL101", "sm_86"), ("TL101", "sm_89")],
+        "untitled": [("TL101", "sm_86"), ("TL101", "sm_89")],
     }
 
 

@@ -78,3 +78,40 @@ async def test_malformed_messages_are_answered_and_survived(tmp_path) -> None:
         assert await server.close() == 0
     finally:
         await server.close()
+
+
+@pytest.mark.asyncio
+async def test_tcp_transport() -> None:
+    import asyncio
+    import socket
+    import sys
+
+    from server_session import SERVER_ENV
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tilelsp", "--tcp", f"127.0.0.1:{port}", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=SERVER_ENV)
+    try:
+        for _ in range(600):  # the server needs a moment to listen; try for up to a minute
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the server never listened")
+        server = RawServer(proc, reader, writer)
+        server.send(request(1, "initialize", {"capabilities": {}}))
+        result = (await server.response(1))["result"]
+        assert result["serverInfo"]["name"] == "tilelsp"
+        server.send(request(2, "shutdown"))
+        assert (await server.response(2))["result"] is None
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        writer.close()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
