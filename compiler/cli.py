@@ -140,6 +140,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = build(kdef)
     rng = np.random.default_rng(args.seed)
     specs = runner.param_specs()
+    dynamic = sorted({str(d) for _, shape, _ in specs for d in shape if not isinstance(d, int)})
+    if dynamic:
+        raise UsageError(f"{kdef.name} has T.dynamic sizes ({', '.join(dynamic)}): tilec run cannot pick them; "
+                         "call the kernel from Python with arrays")
     outs = set(runner.out_idx)
     inputs = [_random(s, d, rng) for k, (_, s, d) in enumerate(specs) if k not in outs]
     import time

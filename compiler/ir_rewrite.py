@@ -78,7 +78,7 @@ class Rewriter:
         if name == "AttrStmt":
             body = self.stmt(s.body)
             return s if body.same_as(s.body) else tirx.AttrStmt(s.node, s.attr_key, s.value, body)
-        if name in ("AllocBuffer", "DeclBuffer"):
+        if name in ("AllocBuffer", "DeclBuffer", "Break", "Continue"):
             return s
         raise NotImplementedError(f"Rewriter: statement {name}")
 

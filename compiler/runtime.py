@@ -31,8 +31,48 @@ class Runner:
         self.out_idx = list(kdef.out_idx or [])
         self.dev = tvm.cpu(0)
 
-    def param_specs(self) -> list[tuple[str, tuple[int, ...], str]]:
-        return [(p.name, tuple(int(d) for d in p.shape), str(p.dtype)) for p in self.params]
+    def param_specs(self) -> list[tuple[str, tuple[Any, ...], str]]:
+        """(name, shape, dtype) per parameter; a T.dynamic dimension is its symbolic size."""
+        from tvm import tirx
+
+        return [(p.name, tuple(int(d.value) if isinstance(d, tirx.IntImm) else d for d in p.shape), str(p.dtype))
+                for p in self.params]
+
+    def shapes(self, given: dict[int, np.ndarray]) -> list[tuple[int, ...]]:
+        """Concrete shapes of every parameter: T.dynamic sizes bound from the arrays given (by position)."""
+        import tvm
+
+        specs = self.param_specs()
+        analyzer = tvm.sym.Analyzer()
+        bound: dict[str, int] = {}
+        for k, (name, shape, _) in enumerate(specs):
+            if k not in given:
+                continue
+            arr = given[k]
+            if arr.ndim != len(shape):
+                raise KernelError(f"argument '{name}' has {arr.ndim} dimensions, the kernel expects {len(shape)}")
+            for axis, d in enumerate(shape):
+                if isinstance(d, int) or not isinstance(d, tvm.ir.Var):
+                    continue
+                size = int(arr.shape[axis])
+                if d.name in bound and bound[d.name] != size:
+                    raise KernelError(f"size {d.name} is {bound[d.name]} from an earlier argument but "
+                                      f"{size} from '{name}' (axis {axis})")
+                if d.name not in bound:
+                    bound[d.name] = size
+                    analyzer.bind(d, tvm.tirx.const(size, str(d.ty.dtype)))
+        out = []
+        for name, shape, _ in specs:
+            dims = []
+            for d in shape:
+                if not isinstance(d, int):
+                    value = analyzer.simplify(d)
+                    if not hasattr(value, "value"):
+                        raise KernelError(f"size {d} of '{name}' is not bound by any argument")
+                    d = int(value.value)
+                dims.append(d)
+            out.append(tuple(dims))
+        return out
 
     def __call__(self, *arrays: Any) -> Any:
         import tvm
@@ -41,20 +81,23 @@ class Runner:
         n_in = len(specs) - len(self.out_idx)
         if len(arrays) not in (n_in, len(specs)):
             raise KernelError(f"{self.kdef.name} takes {n_in} arrays (or all {len(specs)}), got {len(arrays)}")
-        given = list(arrays)
+        allocate = len(arrays) == n_in
+        positions = [k for k in range(len(specs)) if not (allocate and k in self.out_idx)]
+        for k, arr in zip(positions, arrays):
+            if not isinstance(arr, np.ndarray):
+                raise KernelError(f"argument '{specs[k][0]}' must be a NumPy array")
+        given = dict(zip(positions, arrays))
+        shapes = self.shapes(given)
         full: list[Any] = []
         outputs: list[np.ndarray] = []
-        it = iter(given)
-        for k, (name, shape, dtype) in enumerate(specs):
-            if k in self.out_idx and len(given) == n_in:
-                arr = np.zeros(shape, dtype=_np_dtype(dtype))
+        for k, (name, _, dtype) in enumerate(specs):
+            if k not in given:
+                arr = np.zeros(shapes[k], dtype=_np_dtype(dtype))
                 outputs.append(arr)
             else:
-                arr = next(it)
-                if not isinstance(arr, np.ndarray):
-                    raise KernelError(f"argument '{name}' must be a NumPy array")
-                if tuple(arr.shape) != shape:
-                    raise KernelError(f"argument '{name}' has shape {tuple(arr.shape)}, the kernel expects {shape}")
+                arr = given[k]
+                if tuple(arr.shape) != shapes[k]:
+                    raise KernelError(f"argument '{name}' has shape {tuple(arr.shape)}, the kernel expects {shapes[k]}")
                 if arr.dtype != _np_dtype(dtype):
                     raise KernelError(f"argument '{name}' has dtype {arr.dtype}, the kernel expects {dtype}")
             full.append(arr)
@@ -62,7 +105,7 @@ class Runner:
         self.executable(*tensors)
         for a, t in zip(full, tensors):
             a[...] = t.numpy()
-        if len(given) == n_in and self.out_idx:
+        if allocate and self.out_idx:
             return outputs[0] if len(outputs) == 1 else outputs
         return None
 
@@ -71,9 +114,11 @@ class Runner:
         import tvm
 
         specs = self.param_specs()
-        given = iter(arrays)
-        full = [np.zeros(s, dtype=_np_dtype(d)) if (k in self.out_idx and len(arrays) < len(specs)) else next(given)
-                for k, (_, s, d) in enumerate(specs)]
+        allocate = len(arrays) < len(specs)
+        positions = [k for k in range(len(specs)) if not (allocate and k in self.out_idx)]
+        given = dict(zip(positions, arrays))
+        shapes = self.shapes(given)
+        full = [given[k] if k in given else np.zeros(shapes[k], dtype=_np_dtype(d)) for k, (_, _, d) in enumerate(specs)]
         tensors = [tvm.runtime.tensor(np.ascontiguousarray(a), self.dev) for a in full]
         mod = self.executable.mod
         te = mod.time_evaluator(mod.entry_name, self.dev, number=number, repeat=repeat)

@@ -215,6 +215,41 @@ def _simplify(value):
     return value
 
 
+def dynamic(name, dtype="int32"):
+    """Symbolic sizes (`m = T.dynamic("m")`, or `"m, n"` for several): the kernel is compiled once and a
+    size is bound from the shape of the array passed for the tensor it appears in."""
+    names = [n.strip() for n in str(name).split(",") if n.strip()]
+    dt = dtype_of(dtype)
+    if not dt.startswith(("int", "uint")):
+        raise KernelError(f"T.dynamic size '{name}' must have an integer dtype, not {dt}")
+    values = [tirx.Var(n, dt) for n in names]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def symbolic(name, dtype="int32"):
+    """Deprecated alias of `T.dynamic`."""
+    return dynamic(name, dtype)
+
+
+class Macro:
+    """What `@T.macro` returns: called inside a kernel, its body is traced inline at the call site."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+
+    def __call__(self, *args, **kwargs):
+        return CONTEXT.tracer.call_macro(self, list(args), kwargs)
+
+
+def macro(func=None):
+    if func is None:
+        return macro
+    return Macro(func)
+
+
 def const(name, dtype="int32"):
     """Eager mode: sizes bound from the call's arguments (`M, N = T.const("M, N")`)."""
     names = [n.strip() for n in str(name).split(",") if n.strip()]
@@ -340,6 +375,8 @@ Vectorized = vectorized
 
 def _region(value, what: str) -> Any:
     if is_buffer(value):
+        if not all(isinstance(d, tirx.IntImm) for d in value.shape):
+            raise NotSupported(f"the whole of '{value.name}' (a T.dynamic shape) as {what}; give a fixed-size region")
         return Region(value, tuple(0 for _ in value.shape), tuple(_py.int(d) for d in value.shape))
     if isinstance(value, (Region,)) or is_load(value):
         return value
@@ -545,6 +582,33 @@ def atomic_add(dst, value, memory_order=None, return_prev=False, use_tma=False, 
         tile_ir.emit("atomic_add", tile_ir.region(d), tile_ir.region(v))
     else:
         tile_ir.emit("atomic_add", tile_ir.region(d), _coerce(v, d.buffer.dtype))
+
+
+def view(src, shape=None, dtype=None, strides=None):
+    """A buffer sharing `src`'s storage with another shape (no copy): same element count, dense layout."""
+    if strides is not None:
+        raise NotSupported("T.view(..., strides=...)")
+    if not is_buffer(src):
+        raise KernelError(f"T.view/T.reshape takes a buffer, got {src!r}")
+    dt = str(src.dtype) if dtype is None else dtype_of(dtype)
+    if dt != str(src.dtype):
+        raise NotSupported(f"T.view to another dtype ({src.dtype} -> {dt})")
+    if src.scope() == "local.var":
+        raise NotSupported("T.view/T.reshape of a T.alloc_var")
+    new_shape = list(src.shape) if shape is None else list(_shape(shape))
+    count, src_count = 1, 1
+    for d in new_shape:
+        count = count * d
+    for d in src.shape:
+        src_count = src_count * d
+    if not tvm.sym.Analyzer().can_prove_equal(count, src_count):
+        raise KernelError(f"T.reshape/view shape check failed: {list(new_shape)} holds {_simplify(count)} elements, "
+                          f"'{src.name}' {list(src.shape)} holds {_simplify(src_count)}")
+    return IB.decl_buffer(tuple(new_shape), dt, data=src.data, scope=src.scope())
+
+
+def reshape(src, shape):
+    return view(src, shape)
 
 
 def use_swizzle(panel_size, order="row", enable=True):
@@ -779,7 +843,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "tan", "sinh", "cosh", "erf", "atan", "abs", "fabs", "floor", "ceil", "trunc", "round", "nearbyint", "isnan",
     "isinf", "isfinite", "pow", "fmod", "max", "min", "clamp", "ceildiv", "cdiv", "floordiv", "floormod",
     "truncdiv", "truncmod", "if_then_else", "Select", "cast", "infinity", "max_value", "min_value",
-    "prim_func", "GemmWarpPolicy",
+    "prim_func", "GemmWarpPolicy", "dynamic", "symbolic", "macro", "view", "reshape",
 ) + tuple(n for n in _DTYPE_NAMES if n in CATALOG)
 
 

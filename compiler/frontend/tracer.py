@@ -26,7 +26,7 @@ from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as IB
 
 from ..errors import UNSUPPORTED, CompileError, KernelError, NotSupported, located
-from . import language as L
+from . import language as L, sources
 from ..ir import dtype as _dt, is_buffer, is_expr, is_load
 
 
@@ -83,6 +83,7 @@ class Tracer:
         self.tensor_args: dict[str, Any] = {}  # eager: name -> numpy array (or None)
         self.current: ast.AST | None = node
         self.returned: Any = None
+        self._loops = []
 
     # ------------------------------------------------------------ entry points
 
@@ -138,8 +139,10 @@ class Tracer:
             self.const_values[d.name] = int(array.shape[axis])
             return self.const_values[d.name]
         d = L._simplify(d)
+        if is_expr(d) and _dt(d).startswith(("int", "uint")):
+            return d  # a T.dynamic size: bound from the array's shape at call time
         if not isinstance(d, int):
-            raise NotSupported(f"symbolic (dynamic) tensor shape {d}")
+            raise KernelError(f"shape dimension {d!r} of '{name}' is not an integer")
         return d
 
     def const_dim(self, name: str) -> Any:
@@ -296,6 +299,10 @@ class Tracer:
             self.exec_if(stmt)
         elif isinstance(stmt, ast.With):
             self.exec_with(stmt)
+        elif isinstance(stmt, ast.While):
+            self.exec_while(stmt)
+        elif isinstance(stmt, (ast.Break, ast.Continue)):
+            self.exec_jump(stmt)
         elif isinstance(stmt, ast.Pass):
             return
         elif isinstance(stmt, ast.Return):
@@ -380,14 +387,72 @@ class Tracer:
                 self.locals[target.id] = var
                 self.depth[target.id] = self.level
             self._parallel_depth += spec.kind == "Parallel"
+            self._loops.append(spec.kind)
             try:
                 self.exec_body(stmt.body)
             finally:
+                self._loops.pop()
                 self._parallel_depth -= spec.kind == "Parallel"
                 self.level -= 1
         self._restore(saved, saved_depth)
 
+    MAX_PYTHON_WHILE = 10000
+
+    def exec_while(self, stmt: ast.While) -> None:
+        """A symbolic condition is a TIR `while` (re-evaluated each iteration, so it should read T.alloc_var
+        cells); a Python-valued one runs at trace time, re-emitting the body per iteration."""
+        if stmt.orelse:
+            raise self.error(stmt, "not supported yet: while/else", UNSUPPORTED)
+        cond = self.expr(stmt.test)
+        if is_buffer(cond):
+            cond = L._expr(cond)
+        if not _symbolic(cond):
+            self._loops.append(f"python@{self.level}")
+            try:
+                for _ in range(self.MAX_PYTHON_WHILE):
+                    if not cond:
+                        return
+                    try:
+                        self.exec_body(stmt.body)
+                    except _Break:
+                        return
+                    except _Continue:
+                        pass
+                    self.current = stmt
+                    cond = self.expr(stmt.test)
+                    if _symbolic(cond):
+                        raise self.error(stmt.test, "this while condition became symbolic after the first iteration")
+            finally:
+                self._loops.pop()
+            raise self.error(stmt, f"while loop still running after {self.MAX_PYTHON_WHILE} iterations at trace time")
+        saved, saved_depth = dict(self.locals), dict(self.depth)
+        self.level += 1
+        self._loops.append("while")
+        try:
+            with IB.While(_as_bool(cond)):
+                self.exec_body(stmt.body)
+        finally:
+            self._loops.pop()
+            self.level -= 1
+        self._restore(saved, saved_depth)
+
+    def exec_jump(self, stmt: ast.stmt) -> None:
+        word = "break" if isinstance(stmt, ast.Break) else "continue"
+        if not self._loops:
+            raise self.error(stmt, f"`{word}` outside a loop")
+        kind = self._loops[-1]
+        if kind.startswith("python@"):
+            if int(kind.split("@")[1]) != self.level:
+                raise self.error(stmt, f"not supported yet: `{word}` under a symbolic condition in a while loop "
+                                       "that runs at trace time", UNSUPPORTED)
+            raise _Break() if word == "break" else _Continue()
+        if kind not in ("serial", "Pipelined", "while"):
+            raise self.error(stmt, f"not supported yet: `{word}` in a T.{kind} loop (use T.serial or while)",
+                             UNSUPPORTED)
+        IB.evaluate((IB.break_loop if word == "break" else IB.continue_loop)())
+
     _parallel_depth = 0
+    _loops: list[str] = []  # kinds of the loops open around the statement being traced (set per tracer)
 
     @property
     def _inside_parallel(self) -> bool:
@@ -451,11 +516,11 @@ class Tracer:
                 raise self.error(ov, f"T.Kernel with {len(spec.blocks)} grid extents binds {len(spec.blocks)} names")
         extents = []
         for b in spec.blocks:
-            b = L._simplify(b)
-            if not isinstance(b, int):
-                raise NotSupported(f"symbolic grid extent {b}")
-            if b <= 0:
+            b = L._simplify(L._expr(b) if is_buffer(b) else b)
+            if isinstance(b, int) and b <= 0:
                 raise KernelError(f"grid extent {b} is not positive")
+            if not isinstance(b, int) and not (is_expr(b) and _dt(b).startswith(("int", "uint"))):
+                raise KernelError(f"grid extent {b!r} is not an integer")
             extents.append(b)
         vars_: dict[int, Any] = {}
         with contextlib.ExitStack() as stack:
@@ -468,6 +533,44 @@ class Tracer:
                 self.locals[name] = vars_[axis]
                 self.depth[name] = 0
             self.exec_body(stmt.body)
+
+    # ------------------------------------------------------------ T.macro
+
+    def call_macro(self, macro: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Inline a `@T.macro` at the call: its body is traced here with the arguments bound to its
+        parameters and its own globals and closure (names resolve where the macro was written)."""
+        import inspect as _inspect
+
+        from .jit import _closure
+
+        func = macro.func
+        path = func.__code__.co_filename
+        node = sources.find_function(path, func.__name__, func.__code__.co_firstlineno)
+        if node is None:
+            raise KernelError(f"cannot find the source of macro '{func.__name__}' in {path}")
+        try:
+            bound = _inspect.signature(func).bind(*args, **kwargs)
+        except TypeError as err:
+            raise KernelError(f"macro '{func.__name__}': {err}") from None
+        bound.apply_defaults()
+        saved = (self.path, self.node, self.globals, self.closure, self.locals, self.depth, self.returned, self.current)
+        self.path, self.node, self.globals, self.closure = path, node, func.__globals__, _closure(func)
+        self.locals = dict(bound.arguments)
+        self.depth = {n: self.level for n in self.locals}
+        self.returned = None
+        saved_loops, self._loops = self._loops, []
+        self._macro_depth += 1
+        if self._macro_depth > 64:
+            raise KernelError(f"macro '{func.__name__}' nests more than 64 deep (recursive?)")
+        try:
+            self.exec_body(node.body, top=True)
+            return self.returned
+        finally:
+            self._loops = saved_loops
+            self._macro_depth -= 1
+            self.path, self.node, self.globals, self.closure, self.locals, self.depth, self.returned, self.current = saved
+
+    _macro_depth = 0
 
     # ------------------------------------------------------------ expressions
 
@@ -504,7 +607,7 @@ class Tracer:
         if is_buffer(base) and node.attr in ("shape", "dtype", "name"):
             value = getattr(base, node.attr)
             if node.attr == "shape":
-                return tuple(int(d) for d in value)
+                return tuple(_dim_value(d) for d in value)
             return str(value)
         if is_expr(base) and node.attr == "astype":
             return lambda dtype: L._coerce(base, L.dtype_of(dtype))
@@ -529,7 +632,10 @@ class Tracer:
         if func is builtins.range:
             raise NotSupported("range() outside a `for` header")
         if func in (builtins.len,) and args and is_buffer(args[0]):
-            return int(args[0].shape[0])
+            return _dim_value(args[0].shape[0])
+        if isinstance(func, L.Macro):
+            self.current = node
+            return self.call_macro(func, args, kwargs)
         if func in (builtins.max, builtins.min) and any(_symbolic(a) for a in args):
             raise NotSupported(f"Python {func.__name__}() of symbolic values (use T.{func.__name__})")
         if func in (builtins.float, builtins.int, builtins.bool) and args and _symbolic(args[0]):
@@ -551,7 +657,7 @@ class Tracer:
                 item = L._expr(item)
             if isinstance(item, int) and not isinstance(item, bool):
                 if item < 0:
-                    item += int(buf.shape[axis])
+                    item = item + _dim_value(buf.shape[axis])
                 item = tirx.const(item, "int32")
             if not is_expr(item) or not _dt(item).startswith(("int", "uint")):
                 raise self.error(node, f"index {item!r} of '{buf.name}' is not an integer")
@@ -570,7 +676,7 @@ class Tracer:
         mins: list[Any] = []
         extents: list[int] = []
         for axis, item in enumerate(items):
-            dim = int(base.shape[axis])
+            dim = _dim_value(base.shape[axis])
             if not isinstance(item, slice):
                 mins.append(item)
                 extents.append(1)
@@ -703,6 +809,19 @@ class Tracer:
         if not _symbolic(cond):
             return self.expr(node.body) if cond else self.expr(node.orelse)
         return L.if_then_else(_as_bool(L._expr(cond)), self.expr(node.body), self.expr(node.orelse))
+
+
+def _dim_value(d: Any) -> Any:
+    """A buffer dimension as a Python int, or the symbolic size (T.dynamic) it is."""
+    return int(d.value) if isinstance(d, tirx.IntImm) else d
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
 
 
 class _Return(Exception):

@@ -32,21 +32,23 @@ class _Bind(Rewriter):
             loops.append(node)
             node = node.body
         body = self.stmt(node)
-        total = 1
+        total: Any = 1
         for loop in loops:
-            total *= int(loop.extent.value)
+            total = total * loop.extent
         fused = tirx.Var("block", "int32")
         binds = []
-        stride = 1
+        stride: Any = 1
         for loop in reversed(loops):  # innermost (blockIdx.x) varies fastest
-            ext = int(loop.extent.value)
-            value = tirx.floormod(tirx.floordiv(fused, stride), ext) if stride > 1 else tirx.floormod(fused, ext)
-            if ext == 1:
-                value = tirx.const(0, "int32")
+            ext = loop.extent
+            unit = isinstance(ext, tirx.IntImm) and int(ext.value) == 1
+            value = tirx.const(0, "int32") if unit else tirx.floormod(
+                fused if isinstance(stride, int) and stride == 1 else tirx.floordiv(fused, stride), ext)
             binds.append(tirx.Bind(loop.loop_var, value))
-            stride *= ext
-        kind = tirx.ForKind.PARALLEL if self.parallel and total > 1 else tirx.ForKind.SERIAL
-        return tirx.For(fused, tirx.const(0, "int32"), tirx.const(total, "int32"), kind,
+            stride = stride * ext
+        total = tvm.sym.Analyzer().simplify(total)
+        single = isinstance(total, tirx.IntImm) and int(total.value) <= 1
+        kind = tirx.ForKind.PARALLEL if self.parallel and not single else tirx.ForKind.SERIAL
+        return tirx.For(fused, tirx.const(0, "int32"), total, kind,
                         tirx.SeqStmt(binds + [body]))
 
 
