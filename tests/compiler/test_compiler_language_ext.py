@@ -263,3 +263,18 @@ def endless(n):
 ''')
     with pytest.raises(CompileError, match=r"endless.py:9:13: TL951 while loop still running after 10000 iterations"):
         instantiate(load(path), "endless(4)")
+
+
+CORPUS = Path("/work/corpus/examples")
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="TileLang's examples are not on this machine")
+@pytest.mark.parametrize("M,N,K,ta,tb", [(100, 72, 50, False, False), (64, 64, 64, True, True), (33, 17, 40, False, True)])
+def test_tilelang_dynamic_shape_example_matches_numpy(M, N, K, ta, tb):
+    kernel = load(CORPUS / "dynamic_shape" / "example_dynamic.py").kernels["matmul_dynamic_mnk"]
+    a = RNG.standard_normal((K, M) if ta else (M, K)).astype(np.float16)
+    b = RNG.standard_normal((N, K) if tb else (K, N)).astype(np.float16)
+    c = kernel(a, b, 64, 64, 32, ta, tb, "float16", "float16", "float32", 2, 128)
+    af, bf = a.astype(np.float32), b.astype(np.float32)
+    ref = (af.T if ta else af) @ (bf.T if tb else bf)
+    np.testing.assert_allclose(c.astype(np.float32), ref, rtol=1e-2, atol=5e-2)
