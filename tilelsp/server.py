@@ -224,6 +224,7 @@ class TileLanguageServer(LanguageServer):
         self._features_state = "unloaded"  # unloaded | loaded | missing | broken
         self._features_lock = threading.Lock()
         self._logged_problems: set[str] = set()
+        self.settings_epoch = 0  # bumped on every settings or pyproject.toml change
         self._refresh_scheduled = False
         self._pending_refresh: set[str] = set()
 
@@ -368,8 +369,18 @@ class TileLanguageServer(LanguageServer):
             self._logged_problems.add(message)
             log.warning("%s", message)
 
+    async def current_settings(self, uri: str) -> DocumentSettings:
+        """The document's settings, fetched again if the settings changed while they were being fetched."""
+        while True:
+            epoch = self.settings_epoch
+            settings = await self.settings_for(uri)
+            if epoch == self.settings_epoch:
+                return settings
+
     async def reconfigure(self, reason: str) -> None:
         """Settings or a pyproject.toml changed: re-analyse the open documents whose settings changed."""
+        self.settings_epoch += 1
+        epoch = self.settings_epoch
         self._client_settings.clear()
         self.projects.clear()
         self._logged_problems.clear()
@@ -379,6 +390,8 @@ class TileLanguageServer(LanguageServer):
             if state is None or not state.analysable:
                 continue
             settings = await self.settings_for(doc.uri)
+            if epoch != self.settings_epoch:
+                return  # a newer change is being applied to every document
             if self.documents.get(doc.uri) is not doc:
                 continue
             if settings != state.settings:
@@ -600,7 +613,7 @@ async def did_open(ls: TileLanguageServer, params: types.DidOpenTextDocumentPara
         state.analysable = analysable
     if not analysable:
         return
-    settings = await ls.settings_for(item.uri)
+    settings = await ls.current_settings(item.uri)
     if ls.documents.get(item.uri) is not doc or ls.states.get(item.uri) is not state:
         return  # closed or reopened meanwhile
     state.settings = settings
