@@ -33,6 +33,7 @@ from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
     JsonRpcParseError,
     JsonRpcServerNotInitialized,
 )
@@ -133,10 +134,13 @@ class TileProtocol(LanguageServerProtocol):
             return super().structure_message(data)
         except JsonRpcException as err:
             if isinstance(data, dict) and isinstance(data.get("method"), str):
+                method = data["method"]
+                if method not in self.fm.builtin_features and method not in self.fm.features:
+                    return _BadMessage(data.get("id"), method, JsonRpcMethodNotFound.of(method), "id" in data)
                 cause = err.__cause__
                 detail = _validation_summary(cause) if cause is not None else str(err)
-                return _BadMessage(data.get("id"), data["method"], JsonRpcInvalidParams(
-                    f"Invalid params for {data['method']}: {detail}"), "id" in data)
+                return _BadMessage(data.get("id"), method, JsonRpcInvalidParams(
+                    f"Invalid params for {method}: {detail}"), "id" in data)
             raise
 
     def handle_message(self, message: Any) -> None:
@@ -431,15 +435,12 @@ class TileLanguageServer(LanguageServer):
     def _accept(self, state: DocState, job: Job, index: Any) -> None:
         if getattr(index, "error", None):
             log.warning("%s: %s", job.uri, index.error)
+        # exactly tilelint's findings; the index's syntax_error only says whether the model is good
         diagnostics = list(index.report.diagnostics)
-        syntax = getattr(index, "syntax_error", None)
-        if (syntax is not None and job.settings.config.enabled(syntax.code)
-                and not any(d.code == syntax.code and d.range == syntax.range for d in diagnostics)):
-            diagnostics.insert(0, syntax)
         analysed = Analysed(job.version, job.text, index, job.settings,
                             diagnostics_to_lsp(diagnostics, job.uri, job.settings.fail_on))
         state.latest = analysed
-        if syntax is None:
+        if getattr(index, "syntax_error", None) is None:
             state.good = analysed
             self._schedule_refresh(inlay=True)
         self._publish(job.uri, state)

@@ -42,6 +42,8 @@ async def test_malformed_messages_are_answered_and_survived(tmp_path) -> None:
 
         server.send(request(4, "tilelsp/noSuchMethod", {}))
         assert (await server.response(4))["error"]["code"] == -32601
+        server.send(request(41, "textDocument/formatting", {"bad": True}))  # a method the server does not offer
+        assert (await server.response(41))["error"]["code"] == -32601
         server.send(request(5, "textDocument/hover", {"textDocument": 5}))
         invalid = await server.response(5)
         assert invalid["error"]["code"] == -32602 and "textDocument/hover" in invalid["error"]["message"]
