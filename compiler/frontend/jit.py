@@ -116,6 +116,8 @@ class JitFunction:
         path, node = _def_node(func)
         self.path, self.node = path, node
         self.style = "factory" if _is_factory(node) else "eager"
+        self._eager_cache: list[tuple[str, dict[str, tuple[str, int, int]], CompiledKernel]] = []
+        self._last_sizes: dict[str, tuple[str, int, int]] = {}
 
     # -- tracing
     def trace(self, *args: Any, **kwargs: Any) -> KernelDef:
@@ -159,7 +161,30 @@ class JitFunction:
         kdef = KernelDef(prim, self.__name__, self.path, self.node.lineno)
         if outputs:
             kdef.out_idx = [tracer.params.index(b) for b in outputs]
+        self._last_sizes = {name: (arg, axis, tracer.const_values[name])
+                            for name, (arg, axis) in tracer.const_sources.items()}
         return kdef
+
+    def _eager_kernel(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> "CompiledKernel":
+        """The built kernel for these arguments. Kernels are cached by the non-array arguments, the arrays'
+        dtypes and ranks, and the T.const sizes read from the arrays; T.dynamic sizes do not rebuild."""
+        import numpy as np
+
+        sig = inspect.signature(self.func)
+        try:
+            bound = sig.bind_partial(*args, **{k: v for k, v in kwargs.items() if k in sig.parameters})
+        except TypeError as err:
+            raise KernelError(f"{self.__name__}: {err}") from None
+        arrays = {n: v for n, v in bound.arguments.items() if isinstance(v, np.ndarray)}
+        key = repr(sorted((n, (v.dtype.str, v.ndim) if n in arrays else v) for n, v in bound.arguments.items())
+                   ) + repr(sorted((k, v) for k, v in kwargs.items() if k not in sig.parameters))
+        for cached_key, sizes, kernel in self._eager_cache:
+            if cached_key == key and all(arg in arrays and axis < arrays[arg].ndim and arrays[arg].shape[axis] == v
+                                         for arg, axis, v in sizes.values()):
+                return kernel
+        kernel = self.compile(*args, **kwargs)
+        self._eager_cache.append((key, dict(self._last_sizes), kernel))
+        return kernel
 
     def get_tir(self, *args: Any, **kwargs: Any) -> Any:
         return self.trace(*args, **kwargs).func
@@ -172,7 +197,7 @@ class JitFunction:
             return self.compile(*args, **kwargs)
         import numpy as np
 
-        kernel = self.compile(*args, **kwargs)
+        kernel = self._eager_kernel(args, kwargs)
         arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, np.ndarray)]
         return kernel(*arrays)
 
@@ -270,6 +295,7 @@ class _Autotuned(JitFunction):
     def __init__(self, inner: JitFunction, config: dict[str, Any]):
         self.__dict__.update(inner.__dict__)
         self.config = config
+        self._eager_cache = []
 
     def trace(self, *args: Any, **kwargs: Any) -> KernelDef:
         sig = inspect.signature(self.func)

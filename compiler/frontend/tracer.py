@@ -81,6 +81,7 @@ class Tracer:
         self.outputs: list[Any] = []
         self.const_values: dict[str, int] = {}
         self.tensor_args: dict[str, Any] = {}  # eager: name -> numpy array (or None)
+        self.const_sources: dict[str, tuple[str, int]] = {}  # eager: T.const size -> (array argument, axis)
         self.current: ast.AST | None = node
         self.returned: Any = None
         self._loops = []
@@ -137,6 +138,7 @@ class Tracer:
             if array is None:
                 raise KernelError(f"size {d.name} of '{name}' is not bound: pass {d.name}=... or the tensor itself")
             self.const_values[d.name] = int(array.shape[axis])
+            self.const_sources[d.name] = (name, axis)
             return self.const_values[d.name]
         d = L._simplify(d)
         if is_expr(d) and _dt(d).startswith(("int", "uint")):
@@ -171,6 +173,7 @@ class Tracer:
             dims = shape.elts if isinstance(shape, (ast.Tuple, ast.List)) else [shape]
             for axis, dim in enumerate(dims):
                 if isinstance(dim, ast.Name) and dim.id == name and axis < array.ndim:
+                    self.const_sources[name] = (stmt.target.id, axis)
                     return int(array.shape[axis])
         return None
 

@@ -278,3 +278,45 @@ def test_tilelang_dynamic_shape_example_matches_numpy(M, N, K, ta, tb):
     af, bf = a.astype(np.float32), b.astype(np.float32)
     ref = (af.T if ta else af) @ (bf.T if tb else bf)
     np.testing.assert_allclose(c.astype(np.float32), ref, rtol=1e-2, atol=5e-2)
+
+
+EAGER = '''
+import tilelang
+import tilelang.language as T
+
+
+@tilelang.jit
+def axpy_const(X, Y, block, alpha):
+    N = T.const("N")
+    X: T.Tensor((N,), "float32")
+    Y: T.Tensor((N,), "float32")
+    with T.Kernel(T.ceildiv(N, block)) as bx:
+        for i in T.Parallel(block):
+            Y[bx * block + i] = Y[bx * block + i] + alpha * X[bx * block + i]
+
+
+@tilelang.jit
+def axpy_dyn(X, Y, block, alpha):
+    N = T.dynamic("N")
+    X: T.Tensor((N,), "float32")
+    Y: T.Tensor((N,), "float32")
+    with T.Kernel(T.ceildiv(N, block)) as bx:
+        for i in T.Parallel(block):
+            Y[bx * block + i] = Y[bx * block + i] + alpha * X[bx * block + i]
+'''
+
+
+def test_eager_kernels_are_cached_by_arguments_and_const_sizes(tmp_path):
+    path = tmp_path / "eager.py"
+    path.write_text(EAGER)
+    f = load(path)
+    # calls: (n, alpha) = (10, 2), (37, 2), (10, 2) again, (37, 3), (100, 3)
+    # T.const N builds once per distinct (N, alpha): 4; T.dynamic N once per alpha: 2
+    for name, builds in (("axpy_const", 4), ("axpy_dyn", 2)):
+        kernel = f.kernels[name]
+        for n, alpha in ((10, 2.0), (37, 2.0), (10, 2.0), (37, 3.0), (100, 3.0)):
+            x, y = RNG.standard_normal(n).astype(np.float32), RNG.standard_normal(n).astype(np.float32)
+            expected = y + np.float32(alpha) * x
+            kernel(x, y, 16, alpha)
+            np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+        assert len(kernel._eager_cache) == builds, name
