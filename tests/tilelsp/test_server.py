@@ -462,3 +462,25 @@ async def test_worker_crash_is_survived(client: LanguageClient, tmp_path: Path) 
     pids = worker_pids()
     assert len(pids) == 2 and pids[1] != first
     assert any("exited" in m.message and m.type == types.MessageType.Warning for m in client.log_messages)
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_edits_is_analysed_newest_first(client: LanguageClient, tmp_path: Path) -> None:
+    """100 keystrokes sent at once: every version is analysed at most once, results come in version order,
+    and the last one is published for the last version."""
+    folder = project(tmp_path / "proj", 'arch = ["sm_86"]', {"kernel.py": BIG_TILES})
+    client.set_configuration({"debounceMs": 0}, section="tilelsp")
+    await initialize(client, folders=[folder], configuration=True)
+    uri = open_document(client, folder / "kernel.py")
+    await published(client, uri, version=1)
+    end = len((folder / "kernel.py").read_text(encoding="utf-8").splitlines()[0])  # "# expect: TL101"
+    for version in range(2, 102):
+        edit(client, uri, version, (0, end), (0, end), "!")  # typing into the first line's comment
+    last = await published(client, uri, version=101)
+    assert [d.code for d in last.diagnostics] == ["TL101"]
+    versions = [p.version for p in client.published if p.uri == uri]
+    assert versions == sorted(set(versions)) and all(v < 101 for v in versions)
+    analysed = [m.message for m in client.log_messages
+                if m.message.startswith((f"analysed {uri} version ", f"dropped the analysis of {uri} version "))]
+    numbers = [int(m.split(" version ")[1].split()[0].rstrip(":")) for m in analysed]
+    assert len(numbers) == len(set(numbers)) and numbers == sorted(numbers) and numbers[-1] == 101

@@ -117,3 +117,22 @@ async def test_tcp_transport() -> None:
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
+
+
+def test_a_failing_feature_answers_empty_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    from lsprotocol import types
+
+    from tilelsp.server import DocState, TileLanguageServer
+
+    ls = TileLanguageServer()
+    uri = "file:///k.py"
+    ls.documents.open(types.TextDocumentItem(uri=uri, language_id="python", version=1, text="x = 1\n"))
+    ls.states[uri] = DocState(analysable=True)
+    ls._features_module, ls._features_state = object(), "loaded"
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("boom")
+
+    assert ls.answer("hover", uri, None, broken) is None
+    assert ls.answer("documentSymbol", uri, [], broken) == []
+    assert any("hover failed on file:///k.py" in r.getMessage() for r in caplog.records)
