@@ -480,7 +480,12 @@ async def test_a_burst_of_edits_is_analysed_newest_first(client: LanguageClient,
     assert [d.code for d in last.diagnostics] == ["TL101"]
     versions = [p.version for p in client.published if p.uri == uri]
     assert versions == sorted(set(versions)) and all(v < 101 for v in versions)
-    analysed = [m.message for m in client.log_messages
-                if m.message.startswith((f"analysed {uri} version ", f"dropped the analysis of {uri} version "))]
-    numbers = [int(m.split(" version ")[1].split()[0].rstrip(":")) for m in analysed]
+
+    def analysed() -> list[int]:  # the server's debug log: one line per finished analysis, kept or dropped
+        lines = [m.message for m in client.log_messages
+                 if m.message.startswith((f"analysed {uri} version ", f"dropped the analysis of {uri} version "))]
+        return [int(m.split(" version ")[1].split()[0].rstrip(":")) for m in lines]
+
+    await wait_until(client, lambda: 101 in analysed(), "the log line of the last analysis")
+    numbers = analysed()
     assert len(numbers) == len(set(numbers)) and numbers == sorted(numbers) and numbers[-1] == 101
