@@ -92,7 +92,8 @@ class Analysed:
 class DocState:
     analysable: bool
     settings: DocumentSettings | None = None
-    generation: int = 0
+    generation: int = 0  # bumped by every edit and settings change that calls for a new analysis
+    done: int = -1  # the generation of the last analysis that finished, kept or failed
     latest: Analysed | None = None  # the newest accepted result, syntax error or not
     good: Analysed | None = None  # the newest accepted result that parsed
     client_diagnostics: list[types.Diagnostic] = field(default_factory=list)
@@ -426,9 +427,11 @@ class TileLanguageServer(LanguageServer):
         try:
             if job.generation != state.generation:
                 log.debug("dropped the analysis of %s version %s: superseded", job.uri, job.version)
-            elif outcome.index is not None:
-                self._accept(state, job, outcome.index)
-                log.debug("analysed %s version %s in %.0f ms", job.uri, job.version, outcome.seconds * 1000)
+            else:
+                state.done = job.generation
+                if outcome.index is not None:
+                    self._accept(state, job, outcome.index)
+                    log.debug("analysed %s version %s in %.0f ms", job.uri, job.version, outcome.seconds * 1000)
         finally:
             _wake(state.waiters)
 
@@ -484,7 +487,7 @@ class TileLanguageServer(LanguageServer):
         state = self.states.get(uri)
         if state is None or not state.analysable:
             return
-        if state.latest is not None and not self.scheduler.pending(uri):
+        if state.settings is not None and state.done == state.generation and not self.scheduler.pending(uri):
             return
         self.scheduler.flush(uri)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -888,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print() must never reach the protocol stream
     server.start_io(stdin, stdout)
-    return 0
+    return 0 if server.protocol._shutdown else 1  # LSP: exit status 1 when `exit` came without `shutdown`
 
 
 if __name__ == "__main__":

@@ -136,3 +136,12 @@ def test_a_failing_feature_answers_empty_and_logs(caplog: pytest.LogCaptureFixtu
     assert ls.answer("hover", uri, None, broken) is None
     assert ls.answer("documentSymbol", uri, [], broken) == []
     assert any("hover failed on file:///k.py" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_exit_without_shutdown_is_status_1() -> None:
+    server = await RawServer.start()
+    server.send(request(1, "initialize", {"capabilities": {}}))
+    await server.response(1)
+    server.send(notify("exit", None))
+    assert await server.close() == 1
