@@ -33,6 +33,14 @@ class Document:
     language_id: str = "python"
     _lines: list[str] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
+    _ascii: bool | None = field(default=None, repr=False)
+
+    @property
+    def ascii(self) -> bool:
+        """All ASCII: every encoding counts columns the same, nothing to convert."""
+        if self._ascii is None:
+            self._ascii = self.text.isascii()
+        return self._ascii
 
     @property
     def lines(self) -> Sequence[str]:
@@ -63,6 +71,7 @@ class Document:
         self.text = text
         self._lines = None
         self._starts = None
+        self._ascii = None
 
 
 class Documents:

@@ -528,6 +528,8 @@ class TileLanguageServer(LanguageServer):
             result = call(features, doc, index, config)
             if result is None:
                 return empty
+            if doc.ascii:
+                return result  # an answer about this document only: its columns are the same in every encoding
             return self.to_client(result, uri)
         except Exception:  # noqa: BLE001 - a failing feature answers empty and is logged, the server stays up
             log.exception("%s failed on %s", name, uri)
