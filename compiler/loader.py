@@ -9,8 +9,14 @@ resolve to modules built from `compiler.frontend` (the forms the analyzer
 resolves, `analyzer/evaluate.py`). A scoped meta-path finder serves them and
 any `tilelang*` entries of `sys.modules` are set aside for the duration and
 put back afterwards: nothing named `tilelang` is installed, and a real
-TileLang, if present, is untouched. Other `tilelang.*` submodules fail to
-import with a located "not supported yet".
+TileLang, if present, is untouched. `tilelang.testing` and
+`tilelang.utils.tensor` (`torch_assert_close`, `set_random_seed`, the
+`requires_*` markers) come from `frontend/hostlib.py`; `tilelang.profiler`,
+`tilelang.tools`, `tilelang.carver`, `tilelang.engine.callback` and
+`tilelang.autotuner.AutoTuner` import as placeholders that raise "not
+supported yet" where they are used. Other `tilelang.*` submodules fail to
+import with a located "not supported yet". The file's directory is first on
+`sys.path` while it runs, as for `python file.py`.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ class LoadedFile:
 
 
 def _build_modules() -> dict[str, types.ModuleType]:
-    from .frontend import jit, language
+    from .frontend import hostlib, jit, language
 
     lang = language
     pkg = types.ModuleType("tilelang")
@@ -73,12 +79,16 @@ def _build_modules() -> dict[str, types.ModuleType]:
 
     pkg.__getattr__ = _unsupported("tilelang")
     autotuner = types.ModuleType("tilelang.autotuner")
+    autotuner.__path__ = []
     autotuner.autotune = jit.autotune
+    for name in ("AutoTuner", "set_autotune_inputs"):  # tuning runs on a GPU: "not supported yet" when used
+        setattr(autotuner, name, hostlib.Unsupported(f"tilelang.autotuner.{name}"))
     autotuner.__getattr__ = _unsupported("tilelang.autotuner")
     pkg.autotuner = autotuner
     mods = {"tilelang": pkg, "tilelang.language": lang, "tilelang.autotuner": autotuner}
     for sub in ("math", "utils"):
         m = types.ModuleType(f"tilelang.{sub}")
+        m.__path__ = []
         m.cdiv = lang.ceildiv
         m.__getattr__ = _unsupported(f"tilelang.{sub}")
         setattr(pkg, sub, m)
@@ -88,6 +98,16 @@ def _build_modules() -> dict[str, types.ModuleType]:
     jit_mod.compile = jit.compile
     jit_mod.__getattr__ = _unsupported("tilelang.jit")
     mods["tilelang.jit"] = jit_mod
+    mods["tilelang.testing"] = hostlib.testing_module()
+    mods["tilelang.utils.tensor"] = hostlib.utils_tensor_module()
+    for name, names in hostlib.PLACEHOLDER_MODULES.items():
+        mods[name] = hostlib.placeholder_module(name, names)
+    for name in ("tilelang.tileop", "tilelang.tileop.base"):  # where TileLang defines GemmWarpPolicy
+        m = types.ModuleType(name)
+        m.__path__ = []
+        m.GemmWarpPolicy = lang.GemmWarpPolicy
+        m.__getattr__ = _unsupported(name)
+        mods[name] = m
     return mods
 
 
@@ -170,7 +190,7 @@ def load(path: str | Path) -> LoadedFile:
     sources.register(spath, source, tree)
     namespace: dict[str, Any] = {"__name__": f"tilec_user_{abs(hash(spath))}", "__file__": spath,
                                  "__builtins__": __builtins__}
-    with scope():
+    with scope(), _script_dir(p.parent):
         try:
             exec(code, namespace)  # noqa: S102 - compiling a kernel file means running it (trusted workspaces)
         except CompileError:
@@ -188,6 +208,30 @@ def load(path: str | Path) -> LoadedFile:
     loaded = LoadedFile(spath, source, tree, namespace)
     loaded.kernels = find_kernels(loaded)
     return loaded
+
+
+class _script_dir:
+    """The file's directory first on `sys.path` while it runs (as `python file.py` has it), so sibling
+    modules (`from utils import ...`) import; those modules are dropped from `sys.modules` afterwards so
+    that a later file's `utils` is its own."""
+
+    def __init__(self, directory: Path):
+        self.dir = str(directory)
+
+    def __enter__(self) -> None:
+        self.before = set(sys.modules)
+        sys.path.insert(0, self.dir)
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            sys.path.remove(self.dir)
+        except ValueError:
+            pass
+        prefix = self.dir.rstrip("/") + "/"
+        for name in [n for n in sys.modules if n not in self.before]:
+            f = getattr(sys.modules[name], "__file__", None) or ""
+            if f.startswith(prefix):
+                del sys.modules[name]
 
 
 def _at_traceback(path: str, err: BaseException, message: str, code: str = "TL951") -> CompileError:
