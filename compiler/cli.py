@@ -1,7 +1,10 @@
 """`tilec`: build and run TileLang kernels with the tilelsp compiler.
 
-    tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda --emit tir|lowered|llvm [-o DIR]
-    tilec run FILE --instantiate CALL [--check] [--seed N]
+    tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda --emit tir|lowered|llvm [-o DIR] [--no-verify]
+    tilec run FILE --instantiate CALL [--check] [--seed N] [--no-verify]
+
+Before tracing, the kernel is checked with the analyzer's rules that TileLang
+enforces for the target (`compiler.verify`); `--no-verify` skips that.
 
 Errors print like tilelint's (`path:line:col: CODE message`). Exit status:
 0 success, 1 a located problem in the kernel (or a failed --check),
@@ -33,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--target", choices=("cpu", "cuda"), default="cpu")
     b.add_argument("--emit", choices=EMITS, default="tir")
     b.add_argument("-o", "--output", metavar="DIR", help="write <kernel>.<ext> into DIR instead of stdout")
+    b.add_argument("--no-verify", action="store_true",
+                   help="skip the check for kernels TileLang refuses on the target (the analyzer's error rules)")
     r = sub.add_parser("run", help="run a kernel on random inputs on the CPU")
     r.add_argument("file")
     r.add_argument("--instantiate", metavar="CALL", required=True)
@@ -40,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--rtol", type=float, help="default: 1e-5 for float32, 1e-2 for float16, 3e-2 for bfloat16")
     r.add_argument("--atol", type=float)
+    r.add_argument("--no-verify", action="store_true",
+                   help="skip the check for kernels TileLang refuses on the CPU (the analyzer's error rules)")
     return p
 
 
@@ -69,10 +76,31 @@ def _located(loaded: Any, err: Exception, name: str) -> Any:
     return located(loaded.path, node, str(err))
 
 
-def _trace(loaded: Any, request: str) -> Any:
+def _load(path: str, target: str, verify: bool) -> Any:
+    """compiler.load; a kernel that fails while the file's own module-level code builds it is checked
+    first with the target's TileLang rules, so that TileLang's refusal is what is reported."""
+    import compiler
+
+    from .errors import KERNEL_ERROR, UNSUPPORTED, CompileError
+
+    try:
+        return compiler.load(path)
+    except CompileError as err:
+        if verify and err.diagnostic.code in (KERNEL_ERROR, UNSUPPORTED):
+            from .verify import check_file
+
+            check_file(str(Path(path).resolve()), target)
+        raise
+
+
+def _trace(loaded: Any, request: str, target: str = "cpu", verify: bool = True) -> Any:
     from .errors import KernelError, NotSupported
     from .loader import instantiate
 
+    if verify:
+        from .verify import check
+
+        check(loaded, request, target)
     try:
         return instantiate(loaded, request)
     except NotSupported as err:
@@ -82,14 +110,19 @@ def _trace(loaded: Any, request: str) -> Any:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    import compiler
 
     if args.target == "cuda" or args.emit in ("cuda", "ptx"):
+        if not args.no_verify and Path(args.file).is_file():
+            # what TileLang refuses for CUDA is known already, even though nothing is built for it yet
+            from .verify import check
+
+            loaded = _load(args.file, "cuda", True)
+            check(loaded, _request(loaded, args.kernel, args.instantiate), "cuda")
         print("tilec: the CUDA back end is not built yet (next issue); use --target cpu --emit tir|lowered|llvm",
               file=sys.stderr)
         return EXIT_USAGE
-    loaded = compiler.load(args.file)
-    kdef = _trace(loaded, _request(loaded, args.kernel, args.instantiate))
+    loaded = _load(args.file, "cpu", not args.no_verify)
+    kdef = _trace(loaded, _request(loaded, args.kernel, args.instantiate), "cpu", not args.no_verify)
     if args.emit == "tir":
         text = kdef.script()
     else:
@@ -130,13 +163,12 @@ def _random(shape: tuple[int, ...], dtype: str, rng: Any) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    import compiler
 
     from .loader import scope
     from .runtime import build
 
-    loaded = compiler.load(args.file)
-    kdef = _trace(loaded, args.instantiate)
+    loaded = _load(args.file, "cpu", not args.no_verify)
+    kdef = _trace(loaded, args.instantiate, "cpu", not args.no_verify)
     runner = build(kdef)
     rng = np.random.default_rng(args.seed)
     specs = runner.param_specs()

@@ -805,6 +805,11 @@ def cast(value, dtype, round="", sat=True, rbits=None, span=None):  # noqa: A002
     return _coerce(value, dtype_of(dtype))
 
 
+def Cast(dtype, value, annotations=None, span=None):
+    """`T.Cast(dtype, value)`: TVM's Cast node, the same conversion as `T.cast(value, dtype)`."""
+    return _coerce(value, dtype_of(dtype))
+
+
 def infinity(dtype, span=None):
     return tirx.infinity(dtype_of(dtype))
 
@@ -842,7 +847,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "exp", "exp2", "exp10", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "sin", "cos",
     "tan", "sinh", "cosh", "erf", "atan", "abs", "fabs", "floor", "ceil", "trunc", "round", "nearbyint", "isnan",
     "isinf", "isfinite", "pow", "fmod", "max", "min", "clamp", "ceildiv", "cdiv", "floordiv", "floormod",
-    "truncdiv", "truncmod", "if_then_else", "Select", "cast", "infinity", "max_value", "min_value",
+    "truncdiv", "truncmod", "if_then_else", "Select", "cast", "Cast", "infinity", "max_value", "min_value",
     "prim_func", "GemmWarpPolicy", "dynamic", "symbolic", "macro", "view", "reshape",
 ) + tuple(n for n in _DTYPE_NAMES if n in CATALOG)
 
