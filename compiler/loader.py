@@ -93,6 +93,15 @@ def _build_modules() -> dict[str, types.ModuleType]:
         m.__getattr__ = _unsupported(f"tilelang.{sub}")
         setattr(pkg, sub, m)
         mods[f"tilelang.{sub}"] = m
+    layout = types.ModuleType("tilelang.layout")
+    layout.__path__ = []
+    layout.Layout = lang.Layout
+    for kind in ("swizzled", "wgmma_swizzled", "full_bank_swizzled", "half_bank_swizzled",
+                 "quarter_bank_swizzled"):
+        setattr(layout, f"make_{kind}_layout", _layout_maker(lang, kind))
+    layout.__getattr__ = _unsupported("tilelang.layout")
+    pkg.layout = layout
+    mods["tilelang.layout"] = layout
     jit_mod = types.ModuleType("tilelang.jit")
     jit_mod.jit = jit.jit
     jit_mod.compile = jit.compile
@@ -109,6 +118,18 @@ def _build_modules() -> dict[str, types.ModuleType]:
         m.__getattr__ = _unsupported(name)
         mods[name] = m
     return mods
+
+
+def _layout_maker(lang: Any, kind: str) -> Any:
+    """`tilelang.layout.make_<kind>_layout(buffer, ...)`: a plain layout value for `T.annotate_layout`."""
+
+    def make(buffer: Any, *args: Any, **kwargs: Any) -> Any:
+        if not lang.is_buffer(buffer):
+            raise KernelError(f"tilelang.layout.make_{kind}_layout expects a buffer, got {buffer!r}")
+        return lang.SwizzledLayout(buffer, kind, args=args, **kwargs)
+
+    make.__name__ = f"make_{kind}_layout"
+    return make
 
 
 class _PassConfigKey:

@@ -616,6 +616,47 @@ def use_swizzle(panel_size, order="row", enable=True):
     return None
 
 
+# ---------------------------------------------------------------- layouts
+
+
+class Layout:
+    """`T.Layout(shape, forward_fn)`: a buffer layout, kept as a plain value.
+
+    On the CPU every shared/fragment/local buffer is block-private storage
+    indexed logically, so a layout changes nothing about the results.
+    """
+
+    def __init__(self, shape, forward_fn):
+        self.shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        self.forward_fn = forward_fn
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.shape}"
+
+
+class SwizzledLayout(Layout):
+    """`tilelang.layout.make_*swizzled_layout(buffer)`: a shared-memory bank swizzle (a plain value here)."""
+
+    def __init__(self, buffer, kind="swizzled", **options):
+        super().__init__([int(d) if isinstance(d, tirx.IntImm) else d for d in buffer.shape], None)
+        self.buffer_name = buffer.name
+        self.kind = kind
+        self.options = options
+
+
+def annotate_layout(layout_map):
+    """`T.annotate_layout({buf: layout})`: no effect on CPU for shared/fragment/local buffers (exact: they are
+    block-private and indexed logically); a layout on a global tensor changes its addressing: not supported yet."""
+    if not isinstance(layout_map, dict):
+        raise KernelError("T.annotate_layout expects a dict {buffer: layout}")
+    for buf in layout_map:
+        if not is_buffer(buf):
+            raise KernelError(f"T.annotate_layout: key {buf!r} is not a buffer")
+        if buf.scope() == "global":
+            raise NotSupported(f"T.annotate_layout on the global tensor {buf.name}")
+    return None
+
+
 # ---------------------------------------------------------------- math
 
 
@@ -843,7 +884,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "alloc_shared", "alloc_local", "alloc_fragment", "alloc_var", "alloc_barrier",
     "Parallel", "Pipelined", "serial", "Serial", "unroll", "Unroll", "vectorized", "Vectorized", "grid",
     "copy", "fill", "clear", "gemm", "reduce_max", "reduce_min", "reduce_sum", "reduce_abssum", "reduce_absmax",
-    "cumsum", "atomic_add", "use_swizzle",
+    "cumsum", "atomic_add", "use_swizzle", "annotate_layout", "Layout",
     "exp", "exp2", "exp10", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "sin", "cos",
     "tan", "sinh", "cosh", "erf", "atan", "abs", "fabs", "floor", "ceil", "trunc", "round", "nearbyint", "isnan",
     "isinf", "isfinite", "pow", "fmod", "max", "min", "clamp", "ceildiv", "cdiv", "floordiv", "floormod",
