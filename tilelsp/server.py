@@ -846,6 +846,27 @@ class _ClientLogHandler(logging.Handler):
             self._busy.on = False
 
 
+def _one_line(record: logging.LogRecord) -> bool:
+    """pygls logs a malformed client message with the whole cattrs traceback: one line says enough.
+
+    The traceback stays available with --log-level debug.
+    """
+    if not record.name.startswith("pygls"):
+        return True
+    error = record.exc_info[1] if record.exc_info else None
+    text = record.getMessage()
+    if error is None and "\n" not in text:
+        return True
+    head, _, rest = text.partition("\n")
+    tail = [line.strip() for line in rest.splitlines() if line.strip() and not line.strip().startswith(("|", "+", "^"))]
+    why = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}" if error else (tail[-1] if tail else "")
+    record.msg = f"{head} ({why})" if why else head
+    record.args = None
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
 def setup_logging(level_name: str, ls: TileLanguageServer) -> None:
     level = getattr(logging, level_name.upper(), logging.INFO)
     stderr = logging.StreamHandler(sys.stderr)
@@ -855,6 +876,8 @@ def setup_logging(level_name: str, ls: TileLanguageServer) -> None:
     root.setLevel(level)
     # pygls logs every message body at INFO; keep it for --log-level debug only
     logging.getLogger("pygls").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    if level > logging.DEBUG:
+        stderr.addFilter(_one_line)
     client = _ClientLogHandler(ls)
     client.setFormatter(logging.Formatter("%(message)s"))
     client.setLevel(level)

@@ -84,3 +84,9 @@ def test_frames_that_are_no_message_get_parse_error_or_invalid_request(report: F
 def test_final_diagnostics_equal_tilelint(report: FuzzReport) -> None:
     assert report.final_checked >= CONFIG.final_checks + 1  # kept documents + the last group
     assert failures(report, DIAGNOSTICS) == []
+
+
+def test_malformed_messages_log_one_line_not_a_traceback(report: FuzzReport) -> None:
+    """A bad client message is the client's mistake: the server logs one line (tracebacks: --log-level debug)."""
+    assert report.responses_by_code["-32602"] > 0
+    assert report.tracebacks_on_stderr == 0, report.summary()
