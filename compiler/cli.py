@@ -128,14 +128,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         import tvm
 
-        from .pipeline import cpu_target, lower
+        from .pipeline import compile_cpu, lower
         from .runtime import to_module
 
         lowered = lower(to_module(kdef))
         if args.emit == "lowered":
             text = lowered.script()
         else:
-            ex = tvm.compile(lowered, target=cpu_target())
+            ex = compile_cpu(lowered)
             text = ex.mod.inspect_source("ll")
     if args.output:
         out = Path(args.output)

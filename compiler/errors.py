@@ -72,3 +72,13 @@ def at_line(path: str | Path, line: int, col: int, message: str, code: str = LOA
     """A CompileError at a 1-based line and 0-based column."""
     diag = Diagnostic(code, Severity.ERROR, message, Range.point(max(line - 1, 0), max(col, 0)), source="tilec")
     return CompileError(str(path), diag)
+
+
+class BarrierError(CompileError):
+    """A barrier protocol error found while a kernel ran on the CPU (a wait on a phase that has not
+    completed, ...): reported at the barrier operation's line, never a wrong result."""
+
+    def __init__(self, path: str, line: int, col: int, message: str, kernel: str | None = None):
+        diag = Diagnostic(KERNEL_ERROR, Severity.ERROR, message, Range.point(max(line - 1, 0), max(col, 0)),
+                          kernel=kernel, source="tilec")
+        super().__init__(str(path), diag)

@@ -1,21 +1,28 @@
 """The pass pipeline per target: a visible list of IRModule -> IRModule functions.
 
-CPU: expand tile ops to loops, guard global accesses (tails), atomics on
+CPU: T.ws roles in program order and mbarriers as checked per-block state, expand tile ops to loops, guard global accesses (tails), atomics on
 global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop;
-then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen).
+then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
+CompactBufferAllocation, see there).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from .passes.barriers import lower_barriers
 from .passes.cpu_atomics import lower_cpu_atomics
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
 from .passes.safe_access import guard_global_access
 
+import threading as _threading
+
+_COMPILE_LOCK = _threading.Lock()
+
 CPU_PIPELINE: list[Callable[[Any], Any]] = [
+    lower_barriers,
     lower_tile_ops,
     guard_global_access,
     lower_cpu_atomics,
@@ -29,6 +36,27 @@ def cpu_target() -> dict[str, str]:
     import tvm
 
     return {"kind": "llvm", "mcpu": tvm.target.codegen.llvm_get_system_cpu()}
+
+
+def compile_cpu(mod: Any) -> Any:
+    """`tvm.compile` of a lowered module for the host CPU, without TVM's `CompactBufferAllocation`.
+
+    That pass narrows a buffer to the region its accesses cover, and it takes a run-time index read from
+    a `T.alloc_var` cell (`A_shared[slot, ...]`, a barrier `bars[slot]`) as one fixed value wherever it is
+    read: a ring of stages indexed by `slot` became a one-stage buffer whose offset reads `slot` before it
+    is defined (a build failure, or with another declaration order an out-of-bounds write). Every buffer
+    here already has its declared size, so the pass is replaced by an identity for this build only.
+    """
+    import tvm
+    from tvm import s_tir
+
+    with _COMPILE_LOCK:
+        original = s_tir.transform.CompactBufferAllocation
+        s_tir.transform.CompactBufferAllocation = lambda is_strict=True: tvm.transform.Sequential([])
+        try:
+            return tvm.compile(mod, target=cpu_target())
+        finally:
+            s_tir.transform.CompactBufferAllocation = original
 
 
 def lower(mod: Any, target: str = "cpu", trace: Callable[[str, Any], None] | None = None) -> Any:

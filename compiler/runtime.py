@@ -30,6 +30,13 @@ class Runner:
         self.params = list(kdef.func.params)
         self.out_idx = list(kdef.out_idx or [])
         self.dev = tvm.cpu(0)
+        # The hidden last parameter `lower_barriers` adds to a kernel with mbarriers: per-block error records.
+        from .passes.barriers import ERRORS_PARAM
+
+        lowered_params = list(lowered["main"].params) if lowered is not None else []
+        self.errors_param = (lowered_params[-1] if len(lowered_params) == len(self.params) + 1
+                             and lowered_params[-1].name == ERRORS_PARAM else None)
+        self._analyzer: Any = None
 
     def param_specs(self) -> list[tuple[str, tuple[Any, ...], str]]:
         """(name, shape, dtype) per parameter; a T.dynamic dimension is its symbolic size."""
@@ -61,6 +68,7 @@ class Runner:
                 if d.name not in bound:
                     bound[d.name] = size
                     analyzer.bind(d, tvm.tirx.const(size, str(d.ty.dtype)))
+        self._analyzer = analyzer
         out = []
         for name, shape, _ in specs:
             dims = []
@@ -102,7 +110,10 @@ class Runner:
                     raise KernelError(f"argument '{name}' has dtype {arr.dtype}, the kernel expects {dtype}")
             full.append(arr)
         tensors = [tvm.runtime.tensor(np.ascontiguousarray(a), self.dev) for a in full]
-        self.executable(*tensors)
+        errors = self._errors_tensor()
+        self.executable(*tensors, *([] if errors is None else [errors]))
+        if errors is not None:
+            self._check_barriers(errors.numpy())
         for a, t in zip(full, tensors):
             a[...] = t.numpy()
         if allocate and self.out_idx:
@@ -120,9 +131,33 @@ class Runner:
         shapes = self.shapes(given)
         full = [given[k] if k in given else np.zeros(shapes[k], dtype=_np_dtype(d)) for k, (_, _, d) in enumerate(specs)]
         tensors = [tvm.runtime.tensor(np.ascontiguousarray(a), self.dev) for a in full]
+        errors = self._errors_tensor()
         mod = self.executable.mod
         te = mod.time_evaluator(mod.entry_name, self.dev, number=number, repeat=repeat)
-        return float(te(*tensors).mean)
+        seconds = float(te(*tensors, *([] if errors is None else [errors])).mean)
+        if errors is not None:
+            self._check_barriers(errors.numpy())
+        return seconds
+
+    # ------------------------------------------------------------ barrier checks (passes/barriers.py)
+
+    def _errors_tensor(self) -> Any:
+        if self.errors_param is None:
+            return None
+        import tvm
+
+        dims = []
+        for d in self.errors_param.shape:
+            value = self._analyzer.simplify(d) if self._analyzer is not None else d
+            if not hasattr(value, "value"):
+                raise KernelError(f"the grid size {d} is not bound by any argument")
+            dims.append(int(value.value))
+        return tvm.runtime.tensor(np.zeros(dims, dtype=np.int32), self.dev)
+
+    def _check_barriers(self, records: np.ndarray) -> None:
+        failed = np.nonzero(records[:, 0])[0]
+        if failed.size:
+            raise barrier_error(self.kdef, records[failed[0]], int(failed.size), int(records.shape[0]))
 
 
 def to_module(kdef: Any) -> Any:
@@ -134,8 +169,52 @@ def to_module(kdef: Any) -> Any:
 def build(kdef: Any) -> Runner:
     import tvm
 
-    from .pipeline import cpu_target, lower
+    from .pipeline import compile_cpu, lower
 
     lowered = lower(to_module(kdef))
-    executable = tvm.compile(lowered, target=cpu_target())
+    executable = compile_cpu(lowered)
     return Runner(kdef, lowered, executable)
+
+
+def barrier_error(kdef: Any, record: np.ndarray, failed: int, blocks: int) -> Exception:
+    """The `BarrierError` for one block's error record (layout in `passes/barriers.py`)."""
+    import json
+
+    from .errors import BarrierError
+    from .passes import barriers as B
+
+    code, site, index, parity, phases, pending, tx, expected, bx, by, bz = (int(v) for v in record)
+    sites = kdef.func.attrs[tile_ir_sites()] if kdef.func.attrs and tile_ir_sites() in kdef.func.attrs else []
+    info = json.loads(str(sites[site])) if 0 <= site < len(sites) else {}
+    text, name = info.get("text", "a barrier operation"), info.get("barrier", "barrier")
+    bar = f"{name}[{index}]"
+    where = f"block (bx={bx}, by={by}" + (f", bz={bz}" if bz else "") + ")"
+    more = f" ({failed} of {blocks} blocks failed; the first is shown)" if failed > 1 else ""
+    if code == B.WAIT_INCOMPLETE:
+        arrived = expected - pending
+        bytes_ = f" and {tx} transaction bytes outstanding" if tx else ""
+        message = (f"barrier protocol error in {where}: `{text}` waits for the phase of {bar} with parity "
+                   f"{parity}, which has not completed: {bar} has completed {phases} phase(s), and its current "
+                   f"phase (parity {phases % 2}) has {arrived} of {expected} arrivals{bytes_}. On the CPU a block "
+                   "runs its T.ws roles in program order, so nothing can arrive while it waits: on the GPU this "
+                   "wait would deadlock or depend on a role written after it" + more)
+    elif code == B.BAD_PARITY:
+        message = (f"barrier protocol error in {where}: `{text}` waits on {bar} with parity {parity}; "
+                   "mbarrier.try_wait.parity takes the parity of a phase, 0 or 1" + more)
+    elif code == B.BAD_INDEX:
+        message = (f"barrier protocol error in {where}: `{text}` uses {bar}, but {name} holds {parity} "
+                   "barrier(s)" + more)
+    elif code == B.OVER_ARRIVAL:
+        message = (f"barrier protocol error in {where}: `{text}`: {parity} threads arrive on {bar}, which has "
+                   f"only {pending} of its {expected} arrivals pending while {tx} transaction bytes are "
+                   "outstanding (more arrivals than its arrive count in one phase)" + more)
+    else:
+        message = f"barrier protocol error in {where}: code {code} at `{text}`" + more
+    return BarrierError(info.get("path", kdef.path), int(info.get("line", kdef.line)), int(info.get("col", 0)),
+                        message, kernel=kdef.name)
+
+
+def tile_ir_sites() -> str:
+    from .tile_ir import BARRIER_SITES
+
+    return BARRIER_SITES

@@ -26,6 +26,15 @@ The front end produces ordinary `tvm.tirx` PrimFuncs in which:
 | `tl.reduce` | kind (`"max"`, `"min"`, `"sum"`, `"abssum"`, `"absmax"`), src region, dst region, dim, clear |
 | `tl.cumsum` | src region, dst region, dim, reverse |
 | `tl.atomic_add` | dst region, value (a scalar expression or a region of the same non-unit extents), and for `return_prev` a unit `local` region that receives the old value |
+| `tl.barrier_init` | the whole `shared.barrier` buffer as a region, then each barrier's arrive count |
+| `tl.barrier_arrive` | barrier element (`bars[i]`), number of arriving threads, site |
+| `tl.barrier_wait` | barrier element, parity, site |
+| `tl.tma_copy` | src region (global), dst region (shared), barrier element, transaction bytes, site |
+
+A `with T.ws(g, ...)` body is `T.attr(0, "tl.warp_specialize", "g,...")`. A
+site is an index into the function's `tl.barrier_sites` attribute (JSON
+records: file, line, column, call text, barrier name), used by run-time
+barrier errors.
 
 `decode` turns such a statement back into a `TileOp` for the lowering
 passes.
@@ -47,7 +56,11 @@ from tvm import tirx
 from .ir import is_expr, is_load
 
 PREFIX = "tl."
-OPS = ("copy", "fill", "gemm", "reduce", "cumsum", "atomic_add")
+OPS = ("copy", "fill", "gemm", "reduce", "cumsum", "atomic_add",
+       "barrier_init", "barrier_arrive", "barrier_wait", "tma_copy")
+BARRIER_OPS = ("barrier_init", "barrier_arrive", "barrier_wait", "tma_copy")
+WARP_SPECIALIZE = "tl.warp_specialize"  # AttrStmt key of a `with T.ws(...)` body; value: the group ids, "0,1"
+BARRIER_SITES = "tl.barrier_sites"  # PrimFunc attribute: one JSON record per barrier operation (its source)
 
 
 @dataclass(frozen=True)

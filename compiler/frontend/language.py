@@ -36,8 +36,50 @@ from ..errors import KernelError, NotSupported
 # ---------------------------------------------------------------- dtypes
 
 
+_BITS = {"bool": 8, "int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "float16": 16, "bfloat16": 16,
+         "int32": 32, "uint32": 32, "float32": 32, "int64": 64, "uint64": 64, "float64": 64}
+
+
+def _dtype_name(value: Any) -> str:
+    """The dtype name of a string, a `DType`, a numpy/ml_dtypes dtype or type, or a torch dtype."""
+    if isinstance(value, str):
+        name = str.__str__(value)
+    else:
+        name = getattr(value, "name", None) or getattr(value, "__name__", None)
+        if not isinstance(name, str):
+            name = str(value)
+    if name.startswith("torch."):
+        name = name[len("torch."):]
+    name = DTYPE_ALIASES.get(name, name)
+    if name not in _BITS:
+        raise NotSupported(f"dtype {name!r}")
+    return name
+
+
 class DType(str):
-    """A dtype name usable as a dtype (`T.float16`) and as a constructor (`T.float32(0)`)."""
+    """A dtype name usable as a dtype (`T.float16`), a constructor (`T.float32(0)`) and, as `T.dtype`, the
+    dtype type itself: `T.dtype("float16")`, `T.dtype(torch.float16)`, `x: T.dtype = T.float16`."""
+
+    def __new__(cls, value):
+        return super().__new__(cls, _dtype_name(value))
+
+    @property
+    def bits(self) -> int:
+        return _BITS[str.__str__(self)]
+
+    @property
+    def bytes(self) -> int:
+        return _BITS[str.__str__(self)] // 8
+
+    def as_torch(self):
+        import torch
+
+        return getattr(torch, str.__str__(self))
+
+    def is_float4(self) -> bool:
+        return False
+
+    is_float4_e2m1fn = is_float4_e2m1_unpacked = is_float4
 
     def __call__(self, *args, is_size_var=False):
         if is_size_var or len(args) != 1:
@@ -58,16 +100,18 @@ for _alias, _target in DTYPE_ALIASES.items():
     globals()[_alias] = _dtypes[_target]
 
 
+dtype = DType  # `T.dtype`
+
+
 def dtype_of(value: Any) -> str:
-    """Normalise a dtype given as a string, a `DType`, or a numpy/ml_dtypes dtype."""
+    """Normalise a dtype given as a string, a `DType`, a numpy/ml_dtypes dtype or a torch dtype."""
     if isinstance(value, str):
-        name = DTYPE_ALIASES.get(str(value), str(value))
-        if name not in _dtypes:
-            raise NotSupported(f"dtype {name!r}")
-        return name
+        return _dtype_name(value)
     name = getattr(value, "name", None) or getattr(value, "__name__", None)
-    if isinstance(name, str) and name in _dtypes:
-        return name
+    if isinstance(name, str) and DTYPE_ALIASES.get(name, name) in _dtypes:
+        return DTYPE_ALIASES.get(name, name)
+    if str(value).startswith("torch."):
+        return _dtype_name(value)
     raise KernelError(f"not a dtype: {value!r}")
 
 
@@ -314,8 +358,132 @@ def alloc_var(dtype, scope="local.var", *, init=None):
 
 
 def alloc_barrier(arrive_count):
-    counts = list(arrive_count) if isinstance(arrive_count, (list, tuple)) else [arrive_count]
-    return IB.alloc_buffer((len(counts),), "uint64", scope="shared.barrier")
+    """`T.alloc_barrier(count)` / `T.alloc_barrier([c0, c1, ...])`: mbarriers, each expecting its count of
+    arrivals per phase. The tile IR keeps the `shared.barrier` buffer and records the counts with
+    `tl.barrier_init`; on the CPU (`passes/barriers.py`) each barrier is real per-block state."""
+    counts = [arrive_count] if not isinstance(arrive_count, (list, tuple)) else list(arrive_count)
+    values = []
+    for c in counts:
+        c = _simplify(c)
+        if not isinstance(c, _py.int) or isinstance(c, _py.bool):
+            raise NotSupported(f"T.alloc_barrier with a non-constant arrive count ({c})")
+        values.append(c)
+    if not values or _py.any(c <= 0 for c in values):
+        raise KernelError(f"alloc_barrier: arrive_count must be at least 1, got {values}")
+    buf = IB.alloc_buffer((len(values),), "uint64", scope="shared.barrier")
+    tile_ir.emit("barrier_init", tile_ir.region(Region(buf, (0,), (len(values),))), *values)
+    return buf
+
+
+# ---------------------------------------------------------------- warp specialization and mbarriers
+
+WARP_GROUP_SIZE = 128  # TileLang's T.ws: warp group g is threads [128 g, 128 (g + 1)) of the block
+
+
+@dataclass(frozen=True)
+class WarpSpecializeSpec:
+    """`T.ws(*groups)`, opened by the tracer's `with`: the body runs in the threads of those warp groups."""
+
+    groups: tuple[int, ...]
+
+
+def ws(*warp_group_idx):
+    if not warp_group_idx:
+        raise KernelError("warp_group_idx must be non-empty")
+    groups = []
+    for g in warp_group_idx:
+        g = _simplify(g)
+        if not isinstance(g, _py.int) or isinstance(g, _py.bool) or g < 0:
+            raise KernelError(f"T.ws takes constant warp group ids (0, 1, ...), got {g!r}")
+        groups.append(g)
+    return WarpSpecializeSpec(tuple(sorted(set(groups))))
+
+
+WarpSpecialize = ws
+
+
+def _barrier(mbarrier, what: str) -> Any:
+    """The element of a `T.alloc_barrier` buffer an operation names (`bars[i]`, or a one-barrier buffer)."""
+    if is_buffer(mbarrier):
+        if mbarrier.scope() != "shared.barrier":
+            raise KernelError(f"{what}: '{mbarrier.name}' is not a barrier from T.alloc_barrier")
+        if len(mbarrier.shape) != 1 or _py.int(mbarrier.shape[0]) != 1:
+            raise KernelError(f"{what}: mbarrier must be a single element buffer, but got "
+                              f"{[_py.int(d) for d in mbarrier.shape]}; index it (bars[i])")
+        return tirx.BufferLoad(mbarrier, [tirx.const(0, "int32")])
+    if is_load(mbarrier) and mbarrier.source.scope() == "shared.barrier":
+        return mbarrier
+    raise KernelError(f"{what}: mbarrier must be a barrier from T.alloc_barrier (bars or bars[i]), got {mbarrier!r}")
+
+
+def _sync_context(what: str) -> Any:
+    tracer = CONTEXT.tracer
+    if tracer._inside_parallel:
+        raise NotSupported(f"{what} inside T.Parallel")
+    return tracer
+
+
+def mbarrier_wait_parity(mbarrier, parity):
+    """Wait until the phase of `mbarrier` with this parity (0 or 1) has completed. On the CPU the check is
+    made when the block reaches the wait; an incomplete phase is a run-time error, never a wrong result."""
+    tracer = _sync_context("T.mbarrier_wait_parity")
+    bar = _barrier(mbarrier, "T.mbarrier_wait_parity")
+    tile_ir.emit("barrier_wait", bar, _coerce(parity, "int32"), tracer.barrier_site(bar))
+
+
+def barrier_wait(mbarrier, parity):
+    mbarrier_wait_parity(mbarrier, parity)
+
+
+def mbarrier_arrive(mbarrier, cta_id=None):
+    """Every thread of the current warp group(s) (or of the block, outside `T.ws`) arrives once."""
+    if cta_id is not None:
+        raise NotSupported("T.mbarrier_arrive(..., cta_id=...) (cluster barriers)")
+    tracer = _sync_context("T.mbarrier_arrive")
+    bar = _barrier(mbarrier, "T.mbarrier_arrive")
+    tile_ir.emit("barrier_arrive", bar, tracer.arriving_threads(), tracer.barrier_site(bar))
+
+
+def barrier_arrive(mbarrier):
+    mbarrier_arrive(mbarrier)
+
+
+_DTYPE_BYTES = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
+                "int32": 4, "uint32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8}
+
+
+def tma_copy(src, dst, *, barrier=None, cluster_mask=None, leader_scope_threads=None, eviction_policy=None,
+             annotations=None):
+    """A TMA load global -> shared: the barrier expects the tile's bytes and the copy completes them
+    (TileLang: `mbarrier_expect_tx` + `tma_load` by one leader thread, no arrival)."""
+    _not_in_parallel("T.tma_copy")
+    if cluster_mask is not None:
+        raise NotSupported("T.tma_copy(..., cluster_mask=...) (TMA multicast)")
+    if leader_scope_threads is not None and (not isinstance(leader_scope_threads, _py.int)
+                                             or leader_scope_threads <= 0 or leader_scope_threads % 32):
+        raise KernelError(f"leader_scope_threads must be a positive multiple of 32, got {leader_scope_threads}")
+    tracer = CONTEXT.tracer
+    s, d = _region(src, "T.tma_copy source"), _region(dst, "T.tma_copy destination")
+    if is_load(s) and is_load(d):
+        raise KernelError("T.tma_copy: can't deduce copy extents from args (both are single elements)")
+    if is_load(s):
+        s = _corner_to_region(s, d.extents, "T.tma_copy source")
+    if is_load(d):
+        d = _corner_to_region(d, s.extents, "T.tma_copy destination")
+    if _nonunit(s.extents) != _nonunit(d.extents):
+        raise KernelError(f"T.tma_copy: source extents {list(s.extents)} and destination extents "
+                          f"{list(d.extents)} differ")
+    if s.buffer.scope() != "global" or not d.buffer.scope().startswith("shared"):
+        raise NotSupported("T.tma_copy other than a load from a global tensor into shared memory "
+                           "(TMA stores and their T.tma_store_wait)")
+    if barrier is None:
+        raise KernelError("T.tma_copy() requires a barrier argument. Use T.tma_copy(src, dst, barrier=mbar[idx]).")
+    bar = _barrier(barrier, "T.tma_copy barrier")
+    count = 1
+    for e in d.extents:
+        count *= e
+    nbytes = count * _DTYPE_BYTES[str(d.buffer.dtype)]
+    tile_ir.emit("tma_copy", tile_ir.region(s), tile_ir.region(d), bar, nbytes, tracer.barrier_site(bar))
 
 
 # ---------------------------------------------------------------- loops
@@ -890,6 +1058,8 @@ IMPLEMENTED: tuple[str, ...] = (
     "isinf", "isfinite", "pow", "fmod", "max", "min", "clamp", "ceildiv", "cdiv", "floordiv", "floormod",
     "truncdiv", "truncmod", "if_then_else", "Select", "cast", "Cast", "infinity", "max_value", "min_value",
     "prim_func", "GemmWarpPolicy", "dynamic", "symbolic", "macro", "view", "reshape",
+    "ws", "WarpSpecialize", "barrier_wait", "mbarrier_wait_parity", "barrier_arrive", "mbarrier_arrive",
+    "tma_copy", "dtype",
 ) + tuple(n for n in _DTYPE_NAMES if n in CATALOG)
 
 

@@ -25,6 +25,7 @@ from tvm import tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as IB
 
+from .. import tile_ir
 from ..errors import UNSUPPORTED, CompileError, KernelError, NotSupported, located
 from . import language as L, sources
 from ..ir import dtype as _dt, is_buffer, is_expr, is_load
@@ -85,6 +86,9 @@ class Tracer:
         self.current: ast.AST | None = node
         self.returned: Any = None
         self._loops = []
+        self.block_threads = 0  # threads of the T.Kernel block (product of threads=)
+        self.ws_groups: tuple[int, ...] | None = None  # warp groups of the enclosing `with T.ws(...)`
+        self.barrier_sites: list[str] = []
 
     # ------------------------------------------------------------ entry points
 
@@ -105,6 +109,8 @@ class Tracer:
                         self.locals[pname] = self.declare_param(pname, spec)
                     self.exec_body(self.node.body, top=True)
             func = ib.get()
+            if self.barrier_sites:
+                func = func.with_attr(tile_ir.BARRIER_SITES, list(self.barrier_sites))
         except CompileError:
             raise
         except (NotSupported, KernelError) as err:
@@ -495,11 +501,64 @@ class Tracer:
             self.level -= 1
         self._restore(saved, saved_depth)
 
+    # ------------------------------------------------------------ T.ws and barrier operations
+
+    def exec_ws(self, stmt: ast.With, spec: L.WarpSpecializeSpec) -> None:
+        """`with T.ws(g, ...)`: on the GPU the body runs only in threads [128 g, 128 (g + 1)) of the block;
+        on the CPU a block is one thread that runs every role in program order. The attribute keeps the
+        roles visible in the tile IR, and barrier arrivals inside count the group's threads."""
+        if not self.kernel_open:
+            raise KernelError("T.ws must be inside `with T.Kernel(...)`")
+        if self.ws_groups is not None:
+            raise NotSupported("T.ws nested inside T.ws")
+        if self._inside_parallel:
+            raise NotSupported("T.ws inside T.Parallel")
+        if stmt.items[0].optional_vars is not None:
+            raise NotSupported("`with T.ws(...) as name`")
+        if self.threads_in(spec.groups) == 0:
+            raise NotSupported(f"T.ws{spec.groups}: the block has {self.block_threads} threads, so no thread is "
+                               "in these warp groups and the body would never run")
+        self.ws_groups = spec.groups
+        saved, saved_depth = dict(self.locals), dict(self.depth)
+        self.level += 1
+        try:
+            with IB.attr(tirx.const(0, "int32"), tile_ir.WARP_SPECIALIZE, ",".join(map(str, spec.groups))):
+                self.exec_body(stmt.body)
+        finally:
+            self.level -= 1
+            self.ws_groups = None
+        self._restore(saved, saved_depth)
+
+    def threads_in(self, groups: tuple[int, ...]) -> int:
+        size = L.WARP_GROUP_SIZE
+        return sum(max(0, min((g + 1) * size, self.block_threads) - g * size) for g in groups)
+
+    def arriving_threads(self) -> int:
+        """Threads that execute a barrier arrive here: the enclosing T.ws groups' threads, else the block's."""
+        if self.ws_groups is None:
+            return self.block_threads
+        return self.threads_in(self.ws_groups)
+
+    def barrier_site(self, bar: Any) -> int:
+        """Record where a barrier operation is (for run-time errors); its index goes into the tile IR."""
+        import json
+
+        node = self.current
+        text = ast.unparse(node) if isinstance(node, ast.AST) else ""
+        self.barrier_sites.append(json.dumps({
+            "path": self.path, "line": getattr(node, "lineno", 0), "col": getattr(node, "col_offset", 0),
+            "text": text, "barrier": bar.source.name, "count": int(bar.source.shape[0]),
+        }))
+        return len(self.barrier_sites) - 1
+
     def exec_with(self, stmt: ast.With) -> None:
         if len(stmt.items) != 1:
             raise self.error(stmt, "not supported yet: `with` over several items", UNSUPPORTED)
         item = stmt.items[0]
         spec = self.expr(item.context_expr)
+        if isinstance(spec, L.WarpSpecializeSpec):
+            self.exec_ws(stmt, spec)
+            return
         if not isinstance(spec, L.KernelSpec):
             raise self.error(item.context_expr, "not supported yet: `with` other than T.Kernel", UNSUPPORTED)
         if self.kernel_open:
@@ -507,6 +566,9 @@ class Tracer:
         if self.level:
             raise self.error(stmt, "T.Kernel must not be inside a loop or a branch")
         self.kernel_open = True
+        self.block_threads = 1
+        for t in spec.threads:
+            self.block_threads *= int(t)
         tags = ["blockIdx.x", "blockIdx.y", "blockIdx.z"][: len(spec.blocks)]
         names: list[str] = []
         if item.optional_vars is not None:

@@ -168,11 +168,4 @@ def test_softmax(M, N, bM):
     np.testing.assert_allclose(f32(k(x)), e / e.sum(-1, keepdims=True), rtol=1e-2, atol=1e-3)
 
 
-def test_ws_barrier_is_reported_not_supported():
-    from compiler.errors import CompileError
-
-    loaded = load(EXAMPLES / "gemm_ws_barrier.py")
-    with pytest.raises(CompileError) as info:
-        instantiate(loaded, "matmul_ws(M=256, N=256, K=256, block_M=128, block_N=128, block_K=32)")
-    assert "not supported yet: T." in info.value.diagnostic.message
-    assert info.value.line > 1
+# examples/gemm_ws_barrier.py (T.ws, mbarriers, T.tma_copy) is checked in test_compiler_barriers.py.

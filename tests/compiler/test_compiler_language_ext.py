@@ -320,3 +320,49 @@ def test_eager_kernels_are_cached_by_arguments_and_const_sizes(tmp_path):
             kernel(x, y, 16, alpha)
             np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
         assert len(kernel._eager_cache) == builds, name
+
+
+def test_t_dtype_as_type_constructor_and_annotation(tmp_path):
+    """`T.dtype` as TileLang examples use it: a parameter annotation with a dtype default, built from a
+    string, a T.* dtype or a NumPy dtype, `.bits`/`.bytes`, and used for allocations; NumPy-checked."""
+    import numpy as np
+
+    from compiler.frontend import language as L
+    from compiler.loader import instantiate, load
+    from compiler.runtime import build
+
+    assert L.dtype("float16") == L.float16 and isinstance(L.dtype("half"), L.dtype)
+    assert L.dtype(np.float32) == "float32" and L.dtype(np.dtype("int8")) == "int8"
+    assert L.dtype(L.bfloat16).bits == 16 and L.dtype("float64").bytes == 8
+    src = tmp_path / "k.py"
+    src.write_text(
+        "import tilelang\nimport tilelang.language as T\n\n\n"
+        "def scale(n, block, dtype: T.dtype = T.float16, accum: T.dtype = 'float32'):\n"
+        "    dtype = T.dtype(dtype)\n    accum = T.dtype(accum)\n\n"
+        "    @T.prim_func\n"
+        "    def main(X: T.Tensor((n,), dtype), Y: T.Tensor((n,), dtype)):\n"
+        "        with T.Kernel(T.ceildiv(n, block)) as bx:\n"
+        "            t = T.alloc_fragment((block,), accum)\n"
+        "            T.copy(X[bx * block], t)\n"
+        "            for i in T.Parallel(block):\n"
+        "                t[i] = t[i] * T.dtype(accum)(3) + T.cast(dtype.bits, accum)\n"
+        "            T.copy(t, Y[bx * block])\n"
+        "    return main\n"
+    )
+    loaded = load(src)
+    for request, np_dtype, bits in (("scale(40, 16)", np.float16, 16), ("scale(40, 16, dtype='float32')",
+                                                                          np.float32, 32)):
+        x = np.linspace(-2, 2, 40).astype(np_dtype)
+        y = np.zeros_like(x)
+        build(instantiate(loaded, request))(x, y)
+        np.testing.assert_allclose(y.astype(np.float32), x.astype(np.float32) * 3 + bits, rtol=1e-3, atol=1e-2)
+
+
+def test_t_dtype_of_an_unsupported_name_is_not_supported():
+    import pytest as _pytest
+
+    from compiler.errors import NotSupported
+    from compiler.frontend import language as L
+
+    with _pytest.raises(NotSupported, match="float8_e4m3fn"):
+        L.dtype("float8_e4m3fn")
