@@ -188,32 +188,52 @@ def _gemm_operand_part(op: Op, threads: int | None, arch: str, disabled: bool) -
                         f"A/B k-step tiles per warp ({m_warp}x{n_warp} warps)")
 
 
-def _holds(stmt: Stmt) -> bool:
-    """Whether values live across `stmt` must sit in registers: it synchronises or loops."""
-    for s in walk([stmt]):
-        if isinstance(s, Loop) and s.kind not in ("parallel", "vectorized", "block"):
-            return True
-        if isinstance(s, Op):
-            if s.kind in ("gemm", "reduce", "cumsum"):
-                return True
-            if any(a.buffer.is_shared for a in s.accesses):
-                return True
-    return False
+_SPREAD_LOOPS = ("parallel", "vectorized", "block")
 
 
-def _touches(stmt: Stmt) -> set[int]:
-    return {id(a.buffer.root) for s in walk([stmt]) if isinstance(s, Op) for a in s.accesses}
+class _StmtFacts:
+    """Per statement (memoised by id, for one call of held_buffers): the buffers it touches, whether it
+    synchronises or loops, and for each buffer whether its first access there reads it."""
 
+    __slots__ = ("touches", "holds", "first")
 
-def _reads_first(stmts: list[Stmt], key: int) -> bool:
-    """Whether the first statement of `stmts` touching `key` reads it (a value carried in)."""
-    for stmt in stmts:
-        for s in walk([stmt]):
-            if isinstance(s, Op):
-                acc = [a for a in s.accesses if id(a.buffer.root) == key]
-                if acc:
-                    return any(not a.write for a in acc) and s.kind not in ("fill", "clear")
-    return False
+    def __init__(self) -> None:
+        self.touches: dict[int, set[int]] = {}
+        self.holds: dict[int, bool] = {}
+        self.first: dict[int, dict[int, bool]] = {}
+
+    def of(self, stmt: Stmt) -> set[int]:
+        key = id(stmt)
+        found = self.touches.get(key)
+        if found is not None:
+            return found
+        if isinstance(stmt, Op):
+            touched = {id(a.buffer.root) for a in stmt.accesses}
+            holds = stmt.kind in ("gemm", "reduce", "cumsum") or any(a.buffer.is_shared for a in stmt.accesses)
+            first: dict[int, bool] = {}
+            if stmt.accesses:
+                reads = stmt.kind not in ("fill", "clear")
+                for a in stmt.accesses:
+                    owner = id(a.buffer.root)
+                    if owner not in first:
+                        first[owner] = False
+                    if reads and not a.write:
+                        first[owner] = True
+        else:
+            children = stmt.body if isinstance(stmt, Loop) else (stmt.then + stmt.orelse if isinstance(stmt, Cond) else [])
+            touched = set()
+            holds = isinstance(stmt, Loop) and stmt.kind not in _SPREAD_LOOPS
+            first = {}
+            for child in children:
+                touched |= self.of(child)
+                holds = holds or self.holds[id(child)]
+                for owner, value in self.first[id(child)].items():
+                    if owner not in first:
+                        first[owner] = value
+        self.touches[key] = touched
+        self.holds[key] = holds
+        self.first[key] = first
+        return touched
 
 
 def held_buffers(model: KernelModel, body: list[Stmt] | None = None) -> set[int]:
@@ -231,21 +251,25 @@ def held_buffers(model: KernelModel, body: list[Stmt] | None = None) -> set[int]
     for s in walk(body):
         if isinstance(s, Op) and s.kind == "gemm":
             held |= {id(a.buffer.root) for a in s.accesses}
+    facts = _StmtFacts()  # _touches / _holds / _reads_first of each statement, computed once
 
     def visit(stmts: list[Stmt], carried_loop: Loop | None) -> None:
         # carried_loop: the serial/pipelined loop whose body `stmts` is (its iterations carry values)
-        touched = [_touches(s) for s in stmts]
-        keys = set().union(*touched) if touched else set()
-        for key in keys:
-            where = [i for i, t in enumerate(touched) if key in t]
-            lo, hi = where[0], where[-1]
-            if any(_holds(stmts[j]) for j in range(lo + 1, hi)):
+        touched = [facts.of(s) for s in stmts]
+        holds = [facts.holds[id(s)] for s in stmts]
+        where: dict[int, list[int]] = {}
+        for i, t in enumerate(touched):
+            for key in t:
+                where.setdefault(key, []).append(i)
+        for key, at in where.items():
+            lo, hi = at[0], at[-1]
+            if any(holds[lo + 1:hi]):
                 held.add(key)
-            if carried_loop is not None and _reads_first(stmts, key):
+            if carried_loop is not None and facts.first[id(stmts[lo])][key]:
                 held.add(key)  # read before written in the body: the previous iteration's value
         for i, stmt in enumerate(stmts):
             if isinstance(stmt, Loop):
-                loop = stmt if stmt.kind not in ("parallel", "vectorized", "block") else None
+                loop = stmt if stmt.kind not in _SPREAD_LOOPS else None
                 if loop is not None:
                     inside = touched[i]
                     outside = set().union(*(t for j, t in enumerate(touched) if j != i)) if len(stmts) > 1 else set()
