@@ -76,6 +76,10 @@ class _ModuleRunner(Evaluator):
         self.driver_mode = False
         self.executed: set[int] = set()
 
+    def release(self) -> None:
+        super().release()
+        self.module_scope.vars.clear()  # it holds the file's functions, which close over it
+
     def _on_def(self, func: FunctionValue, scope: Scope) -> None:
         if scope is not self.module_scope:
             return
@@ -227,8 +231,16 @@ def tl_diag(code: str, severity: Severity, message: str, rng: Range, kernel: str
 
 
 def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, ...] = ()) -> ModuleAnalysis:
-    analysis = ModuleAnalysis(source)
     runner = _ModuleRunner(source)
+    try:
+        return _analyze_module(source, config, cli_requests, runner)
+    finally:
+        runner.release()  # nothing is evaluated after this: free the file's trees without the cyclic collector
+
+
+def _analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, ...],
+                    runner: "_ModuleRunner") -> ModuleAnalysis:
+    analysis = ModuleAnalysis(source)
     runner.run_module()
     if not runner.sites:
         return analysis
@@ -261,7 +273,7 @@ def analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str, 
         for inst in chosen:
             try:
                 models = interpret_site(source, site, inst.binding, inst.source, runner.module_scope,
-                                        runner.star_modules)
+                                        runner.star_modules, runner.def_scopes)
             except RecursionError:
                 models = []
                 analysis.problems.append(

@@ -282,6 +282,22 @@ class Evaluator:
         self.depth = 0
         self.hooks = Hooks()
         self.star_modules: list[str] = []
+        # scopes a `def` ran in: each holds a function that closes over it (a reference cycle; see release)
+        self.def_scopes: list[Scope] = []
+
+    def release(self) -> None:
+        """Break the reference cycles the run made, once no more code will be evaluated.
+
+        A function and the scope it is defined in refer to each other, and so do
+        an evaluator and its hooks (bound methods); through them every value,
+        model and libcst node of the file would wait for Python's cyclic
+        collector, which is slow on trees this size. Cleared, they are freed by
+        reference counting as soon as the caller drops them.
+        """
+        for scope in self.def_scopes:
+            scope.vars.clear()
+        self.def_scopes.clear()
+        self.hooks = Hooks()
 
     # -- bookkeeping --------------------------------------------------------
     def tick(self, n: int = 1) -> None:
@@ -583,31 +599,32 @@ class Evaluator:
     def comprehension(self, elt: cst.BaseExpression, comp: cst.CompFor, scope: Scope, kind: type) -> Any:
         inner = Scope(scope)
         out: list[Any] = []
-
-        def run(c: cst.CompFor) -> bool:
-            iterable = self.iterate(self.expr(c.iter, inner))
-            if iterable is None:
-                return False
-            for item in iterable:
-                self.tick()
-                self.assign(c.target, item, inner)
-                if not all(truthy(self.expr(cond.test, inner)) for cond in c.ifs):
-                    continue
-                if c.inner_for_in is not None:
-                    if not run(c.inner_for_in):
-                        return False
-                else:
-                    out.append(self.expr(elt, inner))
-                    if len(out) > MAX_CONTAINER:
-                        return False
-            return True
-
-        if not run(comp):
+        if not self._comprehend(comp, elt, inner, out):
             return UNKNOWN
         try:
             return kind(out)
         except TypeError:
             return UNKNOWN
+
+    def _comprehend(self, c: cst.CompFor, elt: cst.BaseExpression, inner: Scope, out: list[Any]) -> bool:
+        # A method, not a recursive closure: a closure that calls itself is a reference cycle, which would
+        # keep the evaluator (and with it the file's trees) alive until the cyclic collector runs.
+        iterable = self.iterate(self.expr(c.iter, inner))
+        if iterable is None:
+            return False
+        for item in iterable:
+            self.tick()
+            self.assign(c.target, item, inner)
+            if not all(truthy(self.expr(cond.test, inner)) for cond in c.ifs):
+                continue
+            if c.inner_for_in is not None:
+                if not self._comprehend(c.inner_for_in, elt, inner, out):
+                    return False
+            else:
+                out.append(self.expr(elt, inner))
+                if len(out) > MAX_CONTAINER:
+                    return False
+        return True
 
     def iterate(self, value: Any) -> list[Any] | None:
         if isinstance(value, range):
@@ -921,6 +938,7 @@ class Evaluator:
     def _s_FunctionDef(self, node: cst.FunctionDef, scope: Scope) -> None:
         func = self.make_function(node, scope)
         scope.set(node.name.value, func)
+        self.def_scopes.append(scope)
         if self.hooks.on_def is not None:
             self.hooks.on_def(func, scope)
 

@@ -1039,7 +1039,19 @@ def op_kind(name: str) -> str:
 
 
 def interpret_site(source: SourceFile, site: Site, binding: dict[str, Any], origin: str,
-                   module_scope: Scope, star_modules: list[str]) -> list[KernelModel]:
+                   module_scope: Scope, star_modules: list[str],
+                   def_scopes: list[Scope] | None = None) -> list[KernelModel]:
+    """The models of `site` at one instantiation.
+
+    `def_scopes`, when given, collects the scopes the run defined functions in,
+    for the caller to clear (Evaluator.release) once nothing is evaluated any
+    more: a later site may still call a function this run made global.
+    """
     interp = KernelInterpreter(source, site, binding, origin)
     interp.star_modules = list(star_modules)
-    return interp.run(module_scope)
+    if def_scopes is not None:
+        interp.def_scopes = def_scopes
+    try:
+        return interp.run(module_scope)
+    finally:
+        interp.hooks = Hooks()  # the interpreter is done: no cycle through its bound methods

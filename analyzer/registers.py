@@ -251,36 +251,38 @@ def held_buffers(model: KernelModel, body: list[Stmt] | None = None) -> set[int]
     for s in walk(body):
         if isinstance(s, Op) and s.kind == "gemm":
             held |= {id(a.buffer.root) for a in s.accesses}
-    facts = _StmtFacts()  # _touches / _holds / _reads_first of each statement, computed once
-
-    def visit(stmts: list[Stmt], carried_loop: Loop | None) -> None:
-        # carried_loop: the serial/pipelined loop whose body `stmts` is (its iterations carry values)
-        touched = [facts.of(s) for s in stmts]
-        holds = [facts.holds[id(s)] for s in stmts]
-        where: dict[int, list[int]] = {}
-        for i, t in enumerate(touched):
-            for key in t:
-                where.setdefault(key, []).append(i)
-        for key, at in where.items():
-            lo, hi = at[0], at[-1]
-            if any(holds[lo + 1:hi]):
-                held.add(key)
-            if carried_loop is not None and facts.first[id(stmts[lo])][key]:
-                held.add(key)  # read before written in the body: the previous iteration's value
-        for i, stmt in enumerate(stmts):
-            if isinstance(stmt, Loop):
-                loop = stmt if stmt.kind not in _SPREAD_LOOPS else None
-                if loop is not None:
-                    inside = touched[i]
-                    outside = set().union(*(t for j, t in enumerate(touched) if j != i)) if len(stmts) > 1 else set()
-                    held.update(inside & outside)  # set up before the loop or read after it
-                visit(stmt.body, loop)
-            elif isinstance(stmt, Cond):
-                visit(stmt.then, None)
-                visit(stmt.orelse, None)
-
-    visit(body, None)
+    _visit_held(body, None, _StmtFacts(), held)
     return held
+
+
+def _visit_held(stmts: list[Stmt], carried_loop: Loop | None, facts: _StmtFacts, held: set[int]) -> None:
+    """held_buffers over one statement list (not a recursive closure: that would be a reference cycle).
+
+    carried_loop: the serial/pipelined loop whose body `stmts` is (its iterations carry values).
+    """
+    touched = [facts.of(s) for s in stmts]
+    holds = [facts.holds[id(s)] for s in stmts]
+    where: dict[int, list[int]] = {}
+    for i, t in enumerate(touched):
+        for key in t:
+            where.setdefault(key, []).append(i)
+    for key, at in where.items():
+        lo, hi = at[0], at[-1]
+        if any(holds[lo + 1:hi]):
+            held.add(key)
+        if carried_loop is not None and facts.first[id(stmts[lo])][key]:
+            held.add(key)  # read before written in the body: the previous iteration's value
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, Loop):
+            loop = stmt if stmt.kind not in _SPREAD_LOOPS else None
+            if loop is not None:
+                inside = touched[i]
+                outside = set().union(*(t for j, t in enumerate(touched) if j != i)) if len(stmts) > 1 else set()
+                held.update(inside & outside)  # set up before the loop or read after it
+            _visit_held(stmt.body, loop, facts, held)
+        elif isinstance(stmt, Cond):
+            _visit_held(stmt.then, None, facts, held)
+            _visit_held(stmt.orelse, None, facts, held)
 
 
 def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstimate:

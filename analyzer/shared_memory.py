@@ -198,23 +198,24 @@ def pipelined_loops(body: list[Stmt]) -> tuple[list[Loop], set[int]]:
     """Pipelined loops in body order, and those nested in another pipelined loop."""
     loops: list[Loop] = []
     nested: set[int] = set()
-
-    def visit(stmts: list[Stmt], inside: Loop | None) -> None:
-        for s in stmts:
-            if isinstance(s, Loop):
-                is_pipe = s.kind == "pipelined" and s.num_stages >= 1
-                if is_pipe:
-                    loops.append(s)
-                    if inside is not None:
-                        nested.add(id(s))
-                        nested.add(id(inside))
-                visit(s.body, s if is_pipe else inside)
-            elif isinstance(s, Cond):
-                visit(s.then, inside)
-                visit(s.orelse, inside)
-
-    visit(body, None)
+    _visit_pipelined(body, None, loops, nested)
     return loops, nested
+
+
+def _visit_pipelined(stmts: list[Stmt], inside: Loop | None, loops: list[Loop], nested: set[int]) -> None:
+    # not a recursive closure: that would be a reference cycle holding the loops (and the file's trees)
+    for s in stmts:
+        if isinstance(s, Loop):
+            is_pipe = s.kind == "pipelined" and s.num_stages >= 1
+            if is_pipe:
+                loops.append(s)
+                if inside is not None:
+                    nested.add(id(s))
+                    nested.add(id(inside))
+            _visit_pipelined(s.body, s if is_pipe else inside, loops, nested)
+        elif isinstance(s, Cond):
+            _visit_pipelined(s.then, inside, loops, nested)
+            _visit_pipelined(s.orelse, inside, loops, nested)
 
 
 def software_pipeline_versions(loop: Loop) -> dict[int, int]:
