@@ -266,7 +266,119 @@ def _summary_line(reports: list[FileReport]) -> str:
 
 def render_json(reports: list[FileReport]) -> str:
     """The JSON contract of DESIGN.md section 5 (0-based ranges)."""
-    return json.dumps(to_json(reports), indent=2) + "\n"
+    return dumps_indented(to_json(reports)) + "\n"
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_encode_str = json.encoder.encode_basestring_ascii  # the C implementation where there is one
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == float("inf"):
+        return "Infinity"
+    if value == -float("inf"):
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return _encode_str(key)
+    if isinstance(key, float):
+        return _encode_str(_float_text(key))
+    if key is True:
+        return '"true"'
+    if key is False:
+        return '"false"'
+    if key is None:
+        return '"null"'
+    if isinstance(key, int):
+        return _encode_str(int.__repr__(key))
+    raise _NotPlain
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A JSON scalar's text, as json.dumps writes it; None for a container."""
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, (list, tuple, dict)):
+        return None
+    raise _NotPlain
+
+
+def _encode_indented(value: Any, newline: str, out: list[str], keys: dict[Any, str]) -> None:
+    # `value` is a list, a tuple or a dict; scalars inside are written inline (most items are scalars).
+    # keys: the text of each dict key already written ('"path": '), as the same few keys repeat
+    append = out.append
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            append("{}")
+            return
+        sep = "{" + inner
+        for key, item in value.items():
+            key_text = keys.get(key) if type(key) is str else None
+            if key_text is None:
+                key_text = _key_text(key) + ": "
+                if type(key) is str:
+                    keys[key] = key_text
+            cls = type(item)
+            text = _encode_str(item) if cls is str else int.__repr__(item) if cls is int else _scalar_text(item)
+            if text is None:
+                append(sep + key_text)
+                _encode_indented(item, inner, out, keys)
+            else:
+                append(sep + key_text + text)
+            sep = "," + inner
+        append(newline + "}")
+        return
+    if not value:
+        append("[]")
+        return
+    sep = "[" + inner
+    for item in value:
+        cls = type(item)
+        text = _encode_str(item) if cls is str else int.__repr__(item) if cls is int else _scalar_text(item)
+        if text is None:
+            append(sep)
+            _encode_indented(item, inner, out, keys)
+        else:
+            append(sep + text)
+        sep = "," + inner
+    append(newline + "]")
+
+
+def dumps_indented(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, byte for byte, in less than half the time.
+
+    With an indent the standard library encodes in pure Python, one generator
+    per container; this builds the same text with one list. Anything other
+    than plain JSON data (or nested too deeply) is left to `json.dumps`.
+    """
+    out: list[str] = []
+    try:
+        text = _scalar_text(value)
+        if text is not None:
+            return text
+        _encode_indented(value, "\n", out, {})
+    except (_NotPlain, RecursionError):
+        return json.dumps(value, indent=2)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- sarif
