@@ -300,15 +300,24 @@ def _analyze_module(source: SourceFile, config: Config, cli_requests: tuple[str,
     return analysis
 
 
-_FOREIGN_TARGET = re.compile(
-    r"""(?:target\s*=\s*|Target\(\s*|determine_target\(\s*)["'](llvm|c|metal|hip|rocm|webgpu|cpu|ascend)\b"""
-)
-_METAL_HINT = re.compile(r"""["']mps["']|tilelang\.metal\b|requires_metal""")
-_HIP_HINT = re.compile(r"""skipif\(\s*torch\.version\.hip is None|requires_rocm""")  # skipped unless on ROCm
+# Each hint is a few patterns that start with a literal, which `re` finds quickly (a pattern that starts with
+# an alternation or a character class is tried at every position of the file); `_Q` patterns must also follow a
+# quote. _CUDA_TARGET is `(?:target\s*=\s*|Target\(\s*)["']cuda\b|["']kind["']\s*:\s*["']cuda["']|requires_cuda`.
+_FOREIGN = r"""["'](llvm|c|metal|hip|rocm|webgpu|cpu|ascend)\b"""
+_FOREIGN_TARGET = tuple(re.compile(lead + _FOREIGN) for lead in (r"target\s*=\s*", r"Target\(\s*", r"determine_target\(\s*"))
+_METAL_HINT = (re.compile(r"tilelang\.metal\b"), re.compile("requires_metal"))
+_METAL_HINT_Q = re.compile(r"""mps["']""")
+_HIP_HINT = (re.compile(r"skipif\(\s*torch\.version\.hip is None"), re.compile("requires_rocm"))  # skipped unless on ROCm
 _DYNAMIC = re.compile(r"""T\.(?:dynamic|symbolic)\(\s*["'](\w+)["']""")
-_CUDA_TARGET = re.compile(
-    r"""(?:target\s*=\s*|Target\(\s*)["']cuda\b|["']kind["']\s*:\s*["']cuda["']|requires_cuda"""
-)
+_CUDA_TARGET = (re.compile(r"""target\s*=\s*["']cuda\b"""), re.compile(r"""Target\(\s*["']cuda\b"""),
+                re.compile("requires_cuda"))
+_CUDA_TARGET_Q = re.compile(r"""kind["']\s*:\s*["']cuda["']""")
+
+
+def _found(patterns: tuple[re.Pattern[str], ...], text: str, quoted: re.Pattern[str] | None = None) -> bool:
+    if any(p.search(text) for p in patterns):
+        return True
+    return quoted is not None and any(m.start() and text[m.start() - 1] in "\"'" for m in quoted.finditer(text))
 
 
 def file_target(text: str) -> str:
@@ -318,14 +327,14 @@ def file_target(text: str) -> str:
     `Target("metal")`...); then hints of a Metal-only or ROCm-only file. A
     `device="cuda"` tensor says nothing: ROCm's torch calls its GPU "cuda" too.
     """
-    if _CUDA_TARGET.search(text):
+    if _found(_CUDA_TARGET, text, _CUDA_TARGET_Q):
         return "cuda"
-    foreign = _FOREIGN_TARGET.search(text)
-    if foreign is not None:
-        return foreign.group(1)
-    if _METAL_HINT.search(text):
+    foreign = [m for m in (p.search(text) for p in _FOREIGN_TARGET) if m is not None]
+    if foreign:
+        return min(foreign, key=lambda m: m.start()).group(1)  # the first in the file
+    if _found(_METAL_HINT, text, _METAL_HINT_Q):
         return "metal"
-    if _HIP_HINT.search(text):
+    if _found(_HIP_HINT, text):
         return "hip"
     return "cuda"
 
