@@ -282,6 +282,7 @@ class Evaluator:
         self.depth = 0
         self.hooks = Hooks()
         self.star_modules: list[str] = []
+        self._dispatch = _DISPATCH.setdefault(type(self), {})  # expr: node type -> _e_ method, per class
         # scopes a `def` ran in: each holds a function that closes over it (a reference cycle; see release)
         self.def_scopes: list[Scope] = []
 
@@ -326,14 +327,10 @@ class Evaluator:
         self.steps += 1
         if self.steps > self.budget:
             raise BudgetExceeded()
-        cls = type(self)
-        table = _DISPATCH.get(cls)
-        if table is None:
-            table = _DISPATCH[cls] = {}
         kind = type(node)
-        method = table.get(kind)
+        method = self._dispatch.get(kind)
         if method is None:
-            method = table[kind] = getattr(cls, "_e_" + kind.__name__, _no_method)
+            method = self._dispatch[kind] = getattr(type(self), "_e_" + kind.__name__, _no_method)
         return method(self, node, scope)
 
     def _e_Integer(self, node: cst.Integer, scope: Scope) -> Any:
