@@ -1,6 +1,11 @@
 """How much of TileLang's own examples the compiler handles (opt-in; not part of the test run).
 
-    python benchmarks/compiler_corpus.py /work/corpus/examples [--json OUT]
+    python benchmarks/compiler_corpus.py /work/corpus/examples [--json OUT] [--markdown OUT]
+        [--run-main [--timeout 45] [--only DIR/ ...]] [--main-only]
+
+`--run-main` also runs each file's own driver (its `__main__` block, `main()` or `test_*`) on the CPU
+in a forked child with CUDA devices mapped to the CPU, and records whether the file's own checks pass
+(benchmarks/corpus_main.py describes the rules).
 
 For each .py file: does `compiler.load` run it unchanged (TileLang absent,
 `tilelang` mapped to the compiler)? For each kernel site the analyzer finds
@@ -286,7 +291,17 @@ def main() -> None:
     p.add_argument("corpus")
     p.add_argument("--json")
     p.add_argument("--markdown", help="write the table and the blockers here")
+    p.add_argument("--run-main", action="store_true",
+                   help="also run each file's own driver (__main__ block / main() / test_*) on the CPU, one forked "
+                        "child per file (benchmarks/corpus_main.py)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per file for --run-main")
+    p.add_argument("--only", nargs="*", help="with --run-main: only files whose path under CORPUS starts with one of these")
+    p.add_argument("--main-only", action="store_true", help="skip the per-kernel-site pass")
     args = p.parse_args()
+    if args.main_only:
+        main_results = run_main_mode(args)
+        write_outputs(args, None, main_results)
+        return
     import compiler
     from analyzer.engine import analyze_source
     from compiler.errors import CompileError
@@ -408,13 +423,84 @@ def main() -> None:
                 lines.append(f"- `{row['file']}` `{e['instantiation']}`: {e.get('check', '')}"
                              + (" (reference: " + e["reference"] + (", device redirected" if e.get(
                                  "reference_redirected") else "") + ")" if e.get("reference") else ""))
-    text_out = "\n".join(lines)
+    main_results = run_main_mode(args) if args.run_main else None
+    write_outputs(args, ("\n".join(lines), {"stats": stats, "blockers": blockers, "rows": rows}), main_results)
+
+
+def run_main_mode(args) -> list[dict]:
+    import corpus_main
+
+    def log(res):
+        print(f"[{res.get('seconds', '-')} s] {res['file']}: {res['outcome']} -- {str(res.get('detail', ''))[:160]}",
+              file=sys.stderr, flush=True)
+
+    return corpus_main.run_all(args.corpus, args.timeout, args.only, log)
+
+
+MAIN_ORDER = ["matched", "checked, then stopped at", "MISMATCH", "ran, no check", "needs a GPU", "too large for the CPU",
+              "timeout", "not supported yet", "error", "no driver", "load failed"]
+
+
+def main_section(results: list[dict]) -> str:
+    def group(o):
+        return next((k for k in MAIN_ORDER if o.startswith(k)), o)
+
+    by = collections.Counter(group(r["outcome"]) for r in results)
+    loaded = [r for r in results if r["outcome"] != "load failed"]
+    builds = sum(r.get("builds", 0) for r in results)
+    runs = sum(r.get("runs", 0) for r in results)
+    files_built = sum(1 for r in results if r.get("builds"))
+    files_ran = sum(1 for r in results if r.get("runs"))
+    lines = ["## Each file's own driver on the CPU (`--run-main`)", "",
+             "| files | load OK | with a driver | files that compiled a kernel (kernels) | files that ran one (runs) | "
+             "matched own check | checked, then stopped at do_bench/GPU timing | MISMATCH | ran, no check | "
+             "needs a GPU | too large | timeout | not supported yet | other error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+             f"| {len(results)} | {len(loaded)} | {len(loaded) - by['no driver']} | {files_built} ({builds}) | "
+             f"{files_ran} ({runs}) | {by['matched']} | {by['checked, then stopped at']} | {by['MISMATCH']} | "
+             f"{by['ran, no check']} | {by['needs a GPU']} | {by['too large for the CPU']} | {by['timeout']} | "
+             f"{by['not supported yet']} | {by['error']} |", ""]
+    for key in MAIN_ORDER[:-1]:
+        rs = [r for r in results if group(r["outcome"]) == key]
+        if not rs:
+            continue
+        lines += [f"### {key} ({len(rs)})", ""]
+        for r in sorted(rs, key=lambda r: r["file"]):
+            extra = f" [{r.get('driver')}; kernels built {r.get('builds', 0)}, runs {r.get('runs', 0)}, " \
+                    f"checks passed {r.get('checks_passed', 0)}; {r.get('seconds', '?')} s]" if key != "no driver" else ""
+            lines.append(f"- `{r['file']}`: {r['outcome'] if r['outcome'] != key else ''}"
+                         f"{' -- ' if r['outcome'] != key else ''}{str(r.get('detail', '')).replace('|', '/')}{extra}")
+        lines.append("")
+    blockers = collections.Counter()
+    for r in results:
+        g, d = group(r["outcome"]), str(r.get("detail", ""))
+        if g == "timeout":
+            blockers["timeout (or the child crashed)"] += 1
+        elif g == "too large for the CPU":
+            blockers["too large for the CPU (" + d.split(" ")[0] + ")"] += 1
+        elif g == "needs a GPU":
+            blockers["needs a GPU: " + (d.split(":", 1)[1].strip()[:60] if ":" in d else d)] += 1
+        elif g in ("not supported yet", "error"):
+            d = re.sub(r"^NotSupported: ", "not supported yet: ", d)
+            blockers[blocker(d) if "not supported yet" in d else d.split(" (")[0][:90]] += 1
+    lines += ["### What stopped the rest, by count", ""] + [f"- {n} `{b}`" for b, n in blockers.most_common()]
+    return "\n".join(lines)
+
+
+def write_outputs(args, site, main_results) -> None:
+    parts = []
+    if site is not None:
+        parts.append(site[0])
+    if main_results is not None:
+        parts.append(main_section(main_results))
+    text_out = "\n\n".join(parts)
     print(text_out)
     if args.markdown:
         Path(args.markdown).write_text("# TileLang's examples through the compiler (benchmarks/compiler_corpus.py)\n\n"
                                        + text_out + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps({"stats": stats, "blockers": blockers, "rows": rows}, indent=1))
+        Path(args.json).write_text(json.dumps({**(site[1] if site else {}), "main": main_results}, indent=1,
+                                              default=str))
 
 
 if __name__ == "__main__":
