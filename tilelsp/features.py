@@ -739,17 +739,7 @@ def completion(index: DocumentIndex | None, text: str, position: types.Position)
         active = _active_param(called[1], ctx)
         param = called[1].params[active].name if active is not None else None
     line, character = position.line, position.character
-    if ctx.in_string:
-        if param == "dtype":
-            values = dtype_names()
-            return types.CompletionList(is_incomplete=False, items=_value_items(
-                values, types.CompletionItemKind.TypeParameter, "dtype", ctx, line, character, quoted=False))
-        if param == "scope":
-            values = scope_names(called[1].default_scope if called else None)
-            return types.CompletionList(is_incomplete=False, items=_value_items(
-                values, types.CompletionItemKind.EnumMember, "memory scope", ctx, line, character, quoted=False))
-        return None
-    if ctx.qualifier is not None:
+    if ctx.qualifier is not None and not ctx.in_string:
         if ctx.qualifier in aliases:
             return _member_completion(ctx, ctx.qualifier, param == "dtype")
         owner = ctx.qualifier.rpartition(".")
@@ -760,14 +750,16 @@ def completion(index: DocumentIndex | None, text: str, position: types.Position)
                                      text_edit=types.TextEdit(range=replace, new_text=m))
                 for m in ATTRIBUTE_MEMBERS[owner[2]]])
         return None
+    # inside a string literal the value goes in as it is; outside, quoted (dtypes also as T.<name>)
+    quoted = not ctx.in_string
     if param == "dtype":
         return types.CompletionList(is_incomplete=False, items=_value_items(
-            dtype_names(), types.CompletionItemKind.TypeParameter, "dtype", ctx, line, character, quoted=True,
-            qualifier=called[0] if called else None))
+            dtype_names(), types.CompletionItemKind.TypeParameter, "dtype", ctx, line, character, quoted=quoted,
+            qualifier=called[0] if called and quoted else None))
     if param == "scope":
         values = scope_names(called[1].default_scope if called else None)
         return types.CompletionList(is_incomplete=False, items=_value_items(
-            values, types.CompletionItemKind.EnumMember, "memory scope", ctx, line, character, quoted=True))
+            values, types.CompletionItemKind.EnumMember, "memory scope", ctx, line, character, quoted=quoted))
     return None
 
 
