@@ -54,6 +54,8 @@ ARCHES: dict[str, Arch] = {
 }
 
 DEFAULT_ARCHES: tuple[str, ...] = ("sm_80", "sm_86", "sm_89", "sm_90")
+# Where TileLang 0.1.15 lowers T.gemm to Hopper wgmma (and warp-specializes pipelined TMA loops)
+WGMMA_ARCHES: frozenset[str] = frozenset({"sm_90", "sm_90a"})
 ALL_ARCHES: tuple[str, ...] = tuple(n for n in ARCHES if not n.endswith("a"))
 
 

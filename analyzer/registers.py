@@ -44,6 +44,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
+from .arch import WGMMA_ARCHES
 from .model import FRAGMENT, LOCAL, VAR, Buffer, Cond, KernelModel, Loop, Op, Stmt, walk
 from .values import as_int
 from .tile_ops import gemm_operands, policy_name, uses_wgmma, warp_partition
@@ -288,7 +289,7 @@ def _visit_held(stmts: list[Stmt], carried_loop: Loop | None, facts: _StmtFacts,
 def estimate_registers(model: KernelModel, arch: str = "sm_80") -> RegisterEstimate:
     """Registers per thread of `model` when built for `arch` (see the module doc)."""
     # only wgmma (sm_90/sm_90a) changes the estimate between archs: the others share one entry
-    key = ("registers", "wgmma" if arch in ("sm_90", "sm_90a") else "mma")
+    key = ("registers", "wgmma" if arch in WGMMA_ARCHES else "mma")
     cached = model.cache.get(key)
     if cached is not None:
         return cached

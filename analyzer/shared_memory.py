@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from .arch import ARCHES, Arch
+from .arch import ARCHES, WGMMA_ARCHES, Arch
 from .model import (
     FRAGMENT,
     GLOBAL,
@@ -815,7 +815,7 @@ def plan_shared_memory(model: KernelModel, arch_name: str) -> SharedMemoryPlan:
 
 def _rules_key(arch: Arch) -> tuple[bool, bool]:
     """Archs with the same key get the same arena (only their limits differ)."""
-    return arch.tma, arch.name in ("sm_90", "sm_90a")
+    return arch.tma, arch.name in WGMMA_ARCHES
 
 
 def plan_for_arches(model: KernelModel, arches: Iterable[str]) -> dict[str, SharedMemoryPlan]:

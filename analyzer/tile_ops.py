@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .arch import WGMMA_ARCHES
 from .model import FRAGMENT, SHARED, SHARED_DYN, Buffer, Op, operand_shape
 from .values import as_int
 
@@ -77,7 +78,7 @@ def wgmma_dtypes_ok(g: GemmOperands) -> bool:
 
 def uses_wgmma(op: Op, threads: int | None, arch: str, disabled: bool = False) -> bool:
     """Whether TileLang lowers this gemm to Hopper wgmma (shared B, M >= 64, whole warpgroups)."""
-    if disabled or arch not in ("sm_90", "sm_90a"):
+    if disabled or arch not in WGMMA_ARCHES:
         return False
     g = gemm_operands(op)
     if g is None or threads is None or g.m is None:
