@@ -289,30 +289,22 @@ class KernelsOnTorch:
             setp(cls, "__call__", on_torch)
         setp(jit.CompiledKernel, "get_profiler", lambda self, tensor_supply_type=None: Profiler(self, tensor_supply_type))
         # checks
-        tac = hostlib.torch_assert_close
+        def counted(check, label):
+            """`check`, raising AssertionError on a mismatch, with its verdict recorded."""
 
-        def counted_tac(a, b, *args, **kwargs):
-            try:
-                out = tac(a, b, *args, **kwargs)
-            except AssertionError:
-                rec.checks_failed.append("torch_assert_close: " + _maxerr(a, b))
-                raise
-            rec.checks_passed += 1
-            return out
+            def wrapper(a, b, *args, **kwargs):
+                try:
+                    out = check(a, b, *args, **kwargs)
+                except AssertionError:
+                    rec.checks_failed.append(f"{label}: " + _maxerr(a, b))
+                    raise
+                rec.checks_passed += 1
+                return out
 
-        setp(hostlib, "torch_assert_close", counted_tac)
-        ac = torch.testing.assert_close
+            return wrapper
 
-        def counted_ac(a, b, *args, **kwargs):
-            try:
-                out = ac(a, b, *args, **kwargs)
-            except AssertionError:
-                rec.checks_failed.append("torch.testing.assert_close: " + _maxerr(a, b))
-                raise
-            rec.checks_passed += 1
-            return out
-
-        setp(torch.testing, "assert_close", counted_ac)
+        setp(hostlib, "torch_assert_close", counted(hostlib.torch_assert_close, "torch_assert_close"))
+        setp(torch.testing, "assert_close", counted(torch.testing.assert_close, "torch.testing.assert_close"))
         allclose = torch.allclose
 
         def counted_allclose(a, b, *args, **kwargs):
@@ -325,18 +317,7 @@ class KernelsOnTorch:
 
         setp(torch, "allclose", counted_allclose)
         setp(torch.Tensor, "allclose", lambda a, b, *x, **k: counted_allclose(a, b, *x, **k))
-        nac = np.testing.assert_allclose
-
-        def counted_nac(a, b, *args, **kwargs):
-            try:
-                out = nac(a, b, *args, **kwargs)
-            except AssertionError:
-                rec.checks_failed.append("numpy.testing.assert_allclose: " + _maxerr(a, b))
-                raise
-            rec.checks_passed += 1
-            return out
-
-        setp(np.testing, "assert_allclose", counted_nac)
+        setp(np.testing, "assert_allclose", counted(np.testing.assert_allclose, "numpy.testing.assert_allclose"))
         return self
 
     def __exit__(self, *exc):
