@@ -23,7 +23,6 @@ import struct
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 HEADER = struct.Struct(">I")
@@ -46,39 +45,9 @@ def read_frame(stream: IO[bytes]) -> Any | None:
     return pickle.loads(body)
 
 
-@dataclass
-class ReportIndex:
-    """What the server gets while `analyzer.index` does not exist: the report alone."""
-
-    report: Any
-    syntax_error: Any = None
-    kernels: list[Any] = field(default_factory=list)
-
-
-def _builder() -> Any:
-    """`analyzer.index.build_index`, or the engine's report wrapped like an index."""
-    try:
-        from analyzer.index import build_index
-    except ModuleNotFoundError as err:
-        if err.name != "analyzer.index":
-            sys.stderr.write(f"tilelsp worker: analyzer.index cannot be imported ({err}); using the engine\n")
-    except Exception as err:  # noqa: BLE001 - a broken index module must not leave the editor without diagnostics
-        sys.stderr.write(f"tilelsp worker: analyzer.index cannot be imported ({err!r}); using the engine\n")
-    else:
-        return build_index
-
-    from analyzer.engine import analyze_source
-
-    def build(text: str, path: str, config: Any, requests: tuple[str, ...] = ()) -> ReportIndex:
-        report = analyze_source(text, path, config, requests)
-        syntax = next((d for d in report.diagnostics if d.code == "TL901"), None)
-        return ReportIndex(report, syntax, report.kernels)
-
-    return build
-
-
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
-    build = _builder()
+    from analyzer.index import build_index as build  # here, not at import: the server imports the framing only
+
     write_frame(stdout, ("ready", os.getpid()))
     while True:
         request = read_frame(stdin)
