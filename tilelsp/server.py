@@ -299,19 +299,15 @@ class TileLanguageServer(LanguageServer):
 
     # ------------------------------------------------------------------ features module
     def features(self) -> Any:
-        """`tilelsp.features`, or None while it does not exist or does not import."""
+        """`tilelsp.features`, imported on first use (at start-up by `_warm_imports`, off the request loop).
+
+        None if it fails to import: diagnostics keep working and the failure is logged once.
+        """
         if self._features_state == "unloaded":
             with self._features_lock:
                 if self._features_state == "unloaded":
                     try:
                         from . import features as module
-                    except ModuleNotFoundError as err:
-                        if err.name != "tilelsp.features":
-                            log.exception("tilelsp.features does not import")
-                            self._features_state = "broken"
-                        else:
-                            log.info("tilelsp.features is not available: hovers, hints and symbols are off")
-                            self._features_state = "missing"
                     except Exception:  # noqa: BLE001 - a broken feature module must not stop diagnostics
                         log.exception("tilelsp.features does not import")
                         self._features_state = "broken"
