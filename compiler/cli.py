@@ -126,7 +126,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.emit == "tir":
         text = kdef.script()
     else:
-        import tvm
 
         from .pipeline import compile_cpu, lower
         from .runtime import to_module

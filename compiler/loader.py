@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import LOAD_ERROR, UNSUPPORTED, CompileError, KernelError, NotSupported, at_line, located
+from .errors import LOAD_ERROR, UNSUPPORTED, CompileError, KernelError, NotSupported, at_line
 
 _LOCK = threading.RLock()
 
@@ -283,7 +283,6 @@ def find_kernels(loaded: LoadedFile) -> dict[str, Any]:
 
 def instantiate(loaded: LoadedFile, request: str) -> Any:
     """Trace the kernel named by `request` ('matmul(1024, 1024, 1024, 128, 128, 32)'); returns a KernelDef."""
-    from .frontend.jit import JitFunction, KernelDef
 
     try:
         call = ast.parse(request.strip(), mode="eval").body

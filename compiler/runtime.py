@@ -167,7 +167,6 @@ def to_module(kdef: Any) -> Any:
 
 
 def build(kdef: Any) -> Runner:
-    import tvm
 
     from .pipeline import compile_cpu, lower
 

@@ -24,7 +24,6 @@ from typing import Any
 
 import tvm
 from tvm import tirx
-from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as IB
 
 from analyzer.catalog import CATALOG, DTYPE_ALIASES

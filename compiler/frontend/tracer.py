@@ -28,7 +28,7 @@ from tvm.script.ir_builder import tirx as IB
 from .. import tile_ir
 from ..errors import UNSUPPORTED, CompileError, KernelError, NotSupported, located
 from . import language as L, sources
-from ..ir import dtype as _dt, is_buffer, is_expr, is_load
+from ..ir import dtype as _dt, is_buffer, is_expr
 
 
 class ConstDim:

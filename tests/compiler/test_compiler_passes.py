@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("tvm")
 
 import tvm  # noqa: E402
-from tvm import tirx  # noqa: E402
 
 from compiler.loader import instantiate, load  # noqa: E402
 from compiler.passes.cpu_atomics import lower_cpu_atomics  # noqa: E402
