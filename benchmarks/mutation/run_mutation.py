@@ -9,14 +9,15 @@ every operator of ``operators.py`` to each, and for each mutant:
 
 * runs tilelint (``python -m tilelsp.lint_cli --format json --arch sm_80,sm_90``,
   one process over all files);
-* lowers it with TileLang (``tests/oracle/lower_with_tilelang.py --jobs 2
+* lowers it with TileLang (``tests/oracle/lower_with_cuda_source.py --jobs 2
   --timeout 180``) with the instantiation tilelint reports for the mutant (the
   original's where tilelint cannot instantiate the mutant);
 * classifies each mutant x arch. TileLang *rejects* when lowering fails, or when
   the lowered kernel cannot be launched ("launch limit": more shared memory,
   dynamic + static, than the arch's per-block limit, or a literal threads= over
   1024 per block), or when it lowers but nvcc rejects the CUDA source TileLang
-  generated (checked with ``nvcc_check.py`` only for the mutants that lower and
+  generated (the CUDA source each lowering left, compiled the way the rule-example
+  oracle compiles it, only for the mutants that lower and
   that tilelint flags: lowering never runs nvcc; ``--no-nvcc`` skips it); it
   *accepts* otherwise. The table shows how many rejections are launch limits
   and nvcc failures, so the strict "lowering error" count is there too.
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,8 @@ sys.path.insert(0, str(HERE))
 
 from operators import all_operators  # noqa: E402
 
-LOWER = REPO / "tests" / "oracle" / "lower_with_tilelang.py"
-NVCC_CHECK = HERE / "nvcc_check.py"
+ORACLE = REPO / "tests" / "oracle"
+LOWER = ORACLE / "lower_with_cuda_source.py"  # lower_with_tilelang.py that also keeps each lowering's CUDA source
 KERNELS_FILE = HERE / "kernels.json"
 ARCHS = ("sm_80", "sm_90")
 # opt-in maximum dynamic shared memory per block (CUDA programming guide; the
@@ -184,6 +186,10 @@ def run_lowering(tl_python: str, jobs_by_file: list[tuple[Path, list[dict]]], wo
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    cuda_dir = workdir / "cuda"  # req<index>-<arch>.cu, compiled later for the mutants tilelint flags
+    shutil.rmtree(cuda_dir, ignore_errors=True)
+    cuda_dir.mkdir(parents=True)
+    env["TL_ORACLE_CUDA_DIR"] = str(cuda_dir)
     cmd = [tl_python, str(LOWER), str(req_file), "--jobs", str(jobs), "--timeout", str(timeout),
            "--log", str(log_file), "-o", str(out_file)]
     log(f"lowering {len(requests)} requests in {len(jobs_by_file)} files with TileLang ...")
@@ -208,27 +214,22 @@ def find_nvcc() -> str | None:
     return None
 
 
-def run_nvcc_checks(tl_python: str, jobs: list[dict], workdir: Path, extra_path: str | None, nvcc_path: str) -> list[dict]:
-    """nvcc_check.py over ``jobs`` ({"path", "site", "instantiation", "arch"}); one result per job."""
-    if not jobs:
-        return []
-    job_file = workdir / "nvcc_jobs.json"
-    job_file.write_text(json.dumps(jobs, indent=1, default=str))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
-    env["PATH"] = os.pathsep.join((os.path.dirname(nvcc_path), env.get("PATH", "")))
+def run_nvcc_checks(jobs: list[tuple[str | None, list[str], str]], nvcc_path: str, timeout: int) -> list[dict]:
+    """nvcc as TileLang runs it (the oracle's own compile step) over ``jobs`` (cuda source, includes, arch)."""
+    if str(ORACLE) not in sys.path:
+        sys.path.insert(0, str(ORACLE))
+    from rule_examples import _compile
+
     log(f"nvcc: compiling {len(jobs)} lowered kernels that tilelint flags ...")
-    proc = subprocess.run([tl_python, str(NVCC_CHECK), str(job_file)], capture_output=True, text=True, env=env)
-    (workdir / "nvcc.log").write_text(proc.stderr)
-    out = [{"ok": None, "error": "nvcc_check produced no line"} for _ in jobs]
-    for line in proc.stdout.splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(rec, dict) and "index" in rec:
-            out[rec["index"]] = rec
-    return out
+    def one(job: tuple[str | None, list[str], str]) -> dict:
+        source, includes, arch = job
+        if source is None:  # the lowering left no CUDA source for this request: no verdict
+            return {"ok": None, "error": "no CUDA source"}
+        ok, error = _compile(nvcc_path, source, includes, arch, timeout)
+        return {"ok": ok, "error": error or None}
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(one, jobs))
 
 
 MAX_THREADS = 1024
@@ -609,11 +610,12 @@ def main(argv: list[str] | None = None) -> int:
         checked = suspects[: args.nvcc_max]
         jobs, owners = [], []
         for r, arch in checked:
-            for req in r["requests"]:
-                jobs.append({"path": str(files_dir / r["mutant"]), "site": req["site"],
-                             "instantiation": req["instantiation"], "arch": arch})
+            records = lowered.get(os.path.realpath(files_dir / r["mutant"]), [])
+            for k in range(max(len(r["requests"]), len(records))):
+                res = ((records[k].get("result") or {}).get(arch) or {}) if k < len(records) else {}
+                jobs.append((res.get("cuda_source"), res.get("nvcc_includes") or [], arch))
                 owners.append((r, arch))
-        answers = run_nvcc_checks(args.tilelang_python, jobs, work, args.extra_path, nvcc_path)
+        answers = run_nvcc_checks(jobs, nvcc_path, max(args.timeout, 300))
         verdicts: dict[tuple[int, str], list[dict]] = defaultdict(list)
         for (r, arch), ans in zip(owners, answers):
             verdicts[(id(r), arch)].append(ans)
