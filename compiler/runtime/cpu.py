@@ -1,4 +1,4 @@
-"""Build a traced kernel for the CPU and run it on NumPy arrays."""
+"""The CPU runtime: build a traced kernel with LLVM through TVM and run it on NumPy arrays."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import KernelError
+from ..errors import KernelError
 
 
 def _np_dtype(dtype: str) -> Any:
@@ -26,12 +26,11 @@ class Runner:
         self.kdef = kdef
         self.lowered = lowered
         self.executable = executable
-        self.func = executable.jit()["main"] if False else executable
         self.params = list(kdef.func.params)
         self.out_idx = list(kdef.out_idx or [])
         self.dev = tvm.cpu(0)
         # The hidden last parameter `lower_barriers` adds to a kernel with mbarriers: per-block error records.
-        from .passes.barriers import ERRORS_PARAM
+        from ..passes.barriers import ERRORS_PARAM
 
         lowered_params = list(lowered["main"].params) if lowered is not None else []
         self.errors_param = (lowered_params[-1] if len(lowered_params) == len(self.params) + 1
@@ -168,7 +167,7 @@ def to_module(kdef: Any) -> Any:
 
 def build(kdef: Any) -> Runner:
 
-    from .pipeline import compile_cpu, lower
+    from ..pipeline import compile_cpu, lower
 
     lowered = lower(to_module(kdef))
     executable = compile_cpu(lowered)
@@ -179,8 +178,8 @@ def barrier_error(kdef: Any, record: np.ndarray, failed: int, blocks: int) -> Ex
     """The `BarrierError` for one block's error record (layout in `passes/barriers.py`)."""
     import json
 
-    from .errors import BarrierError
-    from .passes import barriers as B
+    from ..errors import BarrierError
+    from ..passes import barriers as B
 
     code, site, index, parity, phases, pending, tx, expected, bx, by, bz = (int(v) for v in record)
     sites = kdef.func.attrs[tile_ir_sites()] if kdef.func.attrs and tile_ir_sites() in kdef.func.attrs else []
@@ -214,6 +213,6 @@ def barrier_error(kdef: Any, record: np.ndarray, failed: int, blocks: int) -> Ex
 
 
 def tile_ir_sites() -> str:
-    from .tile_ir import BARRIER_SITES
+    from ..tile_ir import BARRIER_SITES
 
     return BARRIER_SITES
