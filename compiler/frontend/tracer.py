@@ -794,6 +794,8 @@ class Tracer:
 
     def binop(self, op: Callable[[Any, Any], Any], a: Any, b: Any, node: ast.AST) -> Any:
         if _symbolic(a) or _symbolic(b):
+            if not (op in (operator.and_, operator.or_, operator.xor) and _is_bool(a) and _is_bool(b)):
+                a, b = _unbool(a), _unbool(b)  # Python: True + 1 == 2; only &, |, ^ of two bools stay bool
             a, b = L._pair(a, b)
             if op is operator.truediv and _dt(a).startswith(("int", "uint")):
                 raise KernelError("`/` between integers in a kernel: use // (floor division) or cast to float")
@@ -836,7 +838,7 @@ class Tracer:
                 else:
                     raise NotSupported(f"comparison {type(op_node).__name__} of symbolic values")
             elif _symbolic(left) or _symbolic(right):
-                a, b = L._pair(left, right)
+                a, b = _promote(*L._pair(_unbool(left), _unbool(right)))
                 value = {ast.Eq: tirx.EQ, ast.NotEq: tirx.NE, ast.Lt: tirx.LT, ast.LtE: tirx.LE,
                          ast.Gt: tirx.GT, ast.GtE: tirx.GE}[type(op_node)](a, b)
             else:
@@ -898,6 +900,40 @@ def _as_bool(value: Any) -> Any:
     if is_expr(value) and _dt(value) != "bool":
         return tirx.NE(value, tirx.const(0, _dt(value)))
     return value
+
+
+def _is_bool(value: Any) -> bool:
+    if is_buffer(value):
+        return str(value.dtype) == "bool"
+    return isinstance(value, bool) or is_expr(value) and _dt(value) == "bool"
+
+
+def _unbool(value: Any) -> Any:
+    """A boolean symbolic value as int32, for comparisons and arithmetic. Python compares and adds bools as
+    integers (`mask[i] != 0`, `True == 1`, `flag + 1`); TIR would keep the operation in `bool`, which has
+    Python's meaning only for `and`/`or`/`not`, and TVM's LLVM code generator emits a floating-point compare
+    (`fcmp one i1`) for `==`/`!=` on `bool` operands, which LLVM rejects."""
+    if is_buffer(value):
+        value = L._expr(value)
+    if is_expr(value) and _dt(value) == "bool":
+        return tirx.Cast("int32", value)
+    return value
+
+
+def _promote(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two operands of a comparison in one dtype (TIR's comparison nodes require it): a float side makes
+    both float (the wider float if both are), otherwise the wider integer type."""
+    da, db = _dt(a), _dt(b)
+    if da == db:
+        return a, b
+    fa, fb = da.startswith(("float", "bfloat")), db.startswith(("float", "bfloat"))
+    if fa != fb:
+        target = da if fa else db
+    elif L._BITS.get(da, 32) != L._BITS.get(db, 32):
+        target = da if L._BITS.get(da, 32) > L._BITS.get(db, 32) else db
+    else:  # float16 and bfloat16, or int32 and uint32
+        target = "float32" if fa else ("int64" if L._BITS.get(da, 32) < 64 else da)
+    return L._coerce(a, target), L._coerce(b, target)
 
 
 def _and(a: Any, b: Any) -> Any:
