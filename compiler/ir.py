@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import tvm_ffi
 from tvm import tirx
 from tvm.ir.expr import TensorLoad, is_prim_expr
 from tvm.tirx.buffer import is_buffer_var
@@ -45,3 +46,22 @@ def shape(buffer: Any) -> list[int]:
 
 def load(buffer: Any, indices: list[Any]) -> Any:
     return tirx.BufferLoad(buffer, list(indices))
+
+
+def walk(node: Any) -> Any:
+    """Every IR object under `node` (pre-order), found through the FFI type information's fields."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (list, tuple)) or type(cur).__name__ == "Array":
+            stack.extend(reversed(list(cur)))
+            continue
+        if not isinstance(cur, tvm_ffi.core.Object):
+            continue
+        yield cur
+        info = getattr(type(cur), "__tvm_ffi_type_info__", None)
+        children = []
+        while info is not None:
+            children = [getattr(cur, f.name) for f in info.fields if f.name != "span"] + children
+            info = info.parent_type_info
+        stack.extend(reversed(children))

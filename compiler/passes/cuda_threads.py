@@ -1,0 +1,397 @@
+"""Thread-level lowering for CUDA, first level: every tile buffer in shared memory, work spread over threads.
+
+The block runs the kernel body on all of its threads. Code outside `T.Parallel` loops and tile operators
+(scalar arithmetic, `T.alloc_var` cells, loop counters, `if` on block-uniform values) runs redundantly
+on every thread, which gives every thread the same values. The work of a `T.Parallel` nest and of each
+tile operator is spread over the threads: its iteration space is flattened, iteration `f` runs on
+thread `f % threads`, consecutive threads take consecutive iterations (coalesced global accesses).
+
+Storage: `T.alloc_shared` and `T.alloc_fragment` buffers become parts of one dynamic shared-memory
+arena (`shared.dyn`, merged and placed by TVM's MergeSharedMemoryAllocations); `T.alloc_local` and
+`T.alloc_var` stay per-thread registers. Fragments in shared memory are what makes this level simple and
+exactly as correct as the CPU reference (per-block storage, any element reachable from any thread), at
+the price of shared memory and speed: register fragments with thread layouts and tensor-core gemm are
+the next level (docs/compiler.md, "CUDA back end").
+
+Synchronisation (`insert_barriers`): a `__syncthreads()` before and after every spread nest that touches
+shared memory, and around every store to shared memory made by the redundant code, which only thread 0
+performs (all threads computing `s[0] = s[0] + 1` would race). Code between barriers then either runs on
+one thread, or touches shared memory only through reads that no other thread writes. TVM's own
+ThreadSync is not used: it refuses barriers under the tail guard `if f < total` and syncs inside loops
+whose iterations touch disjoint elements. Branch conditions outside spread nests must be block-uniform;
+they are unless they read a `T.alloc_var` cell written inside a `T.Parallel` loop (per-thread, as in
+TileLang).
+
+Atomics: `T.atomic_add` on global or shared memory becomes CUDA `atomicAdd` on the element.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tvm
+from tvm import tirx
+
+from .. import tile_ir
+from ..errors import NotSupported
+from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..tile_ir import RegionRef
+from .lower_tile_ops import _cast, _combine, _load, _reduce_init, _store, lower_copy, lower_cumsum, lower_fill
+
+THREADS_KEY = "tl.threads"
+SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
+ARENA_SCOPE = "shared.dyn"
+_TO_ARENA = ("shared", "shared.dyn", "local.fragment")
+
+
+def _const(value: int) -> Any:
+    return tirx.const(value, "int32")
+
+
+# ------------------------------------------------------------------ storage
+
+
+def _rescoped(buf: Any, scope: str) -> Any:
+    return tirx.decl_buffer(buf.shape, buf.dtype, name=buf.name, scope=scope)
+
+
+class _Rescope(Rewriter):
+    """Give every shared/fragment buffer the arena scope (a new buffer object; all uses follow)."""
+
+    def __init__(self) -> None:
+        self.map: dict[Any, Any] = {}
+
+    def _buf(self, buf: Any) -> Any:
+        return self.map.get(buf, buf)
+
+    def visit_AllocBuffer(self, s: Any) -> Any:
+        if s.buffer.scope() in _TO_ARENA and s.buffer.scope() != ARENA_SCOPE:
+            new = _rescoped(s.buffer, ARENA_SCOPE)
+            self.map[s.buffer] = new
+            return tirx.AllocBuffer(new)
+        return s
+
+    def visit_DeclBuffer(self, s: Any) -> Any:
+        if s.buffer.data in {b.data for b in self.map}:
+            raise NotSupported("a buffer view (T.view / decl_buffer) of a shared or fragment buffer on CUDA")
+        return s
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        return tirx.BufferStore(self._buf(s.buffer), value, idx)
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        return tirx.BufferLoad(self._buf(e.source), idx)
+
+
+def shared_arena(mod: tvm.IRModule) -> tvm.IRModule:
+    """`shared` and `local.fragment` buffers -> `shared.dyn` (one arena per block)."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _Rescope().stmt(f.body)))
+
+
+# ------------------------------------------------------------------ tile operators
+
+
+def _parallel(var: Any, extent: int, body: Any) -> Any:
+    return tirx.For(var, _const(0), _const(extent), tirx.ForKind.PARALLEL, body)
+
+
+def _all_parallel(stmt: Any) -> Any:
+    """Every loop of a tile operator's element nest becomes a parallel loop (spread over threads)."""
+
+    class _P(Rewriter):
+        def visit_For(self, s: Any) -> Any:
+            body = self.stmt(s.body)
+            return tirx.For(s.loop_var, s.min, s.extent, tirx.ForKind.PARALLEL, body)
+
+    return _P().stmt(stmt)
+
+
+def _outer_parallel(stmt: Any, depth: int) -> Any:
+    """The first `depth` perfectly nested loops become parallel; what is inside stays as it is."""
+    if depth == 0 or not isinstance(stmt, tirx.For):
+        return stmt
+    return tirx.For(stmt.loop_var, stmt.min, stmt.extent, tirx.ForKind.PARALLEL, _outer_parallel(stmt.body, depth - 1))
+
+
+def cuda_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+    """C[i, j] (+)= sum_k A[i, k] * B[k, j] in C's dtype: one output element per iteration, the k loop in a
+    per-thread register."""
+    ra, rb, rc = len(a.extents), len(b.extents), len(c.extents)
+    m, n = c.extents[-2], c.extents[-1]
+    k = a.extents[-2] if trans_a else a.extents[-1]
+    acc_t = str(c.buffer.dtype)
+    acc = tirx.decl_buffer((1,), acc_t, name="gemm_acc", scope="local")
+    i, j, kk = tirx.Var("i", "int32"), tirx.Var("j", "int32"), tirx.Var("k", "int32")
+    c_idx = {rc - 2: i, rc - 1: j}
+    a_val = _load(a, {ra - 2: kk, ra - 1: i} if trans_a else {ra - 2: i, ra - 1: kk})
+    b_val = _load(b, {rb - 2: j, rb - 1: kk} if trans_b else {rb - 2: kk, rb - 1: j})
+    zero = _const(0)
+    init = tirx.BufferStore(acc, tirx.const(0, acc_t) if clear else _load(c, c_idx), [zero])
+    step = tirx.BufferStore(acc, tirx.BufferLoad(acc, [zero]) + _cast(a_val, acc_t) * _cast(b_val, acc_t), [zero])
+    body = tirx.SeqStmt([init, tirx.For(kk, zero, _const(k), tirx.ForKind.SERIAL, step),
+                         _store(c, c_idx, tirx.BufferLoad(acc, [zero]))])
+    return tirx.SeqStmt([tirx.AllocBuffer(acc), _parallel(i, m, _parallel(j, n, body))])
+
+
+def cuda_reduce(kind: str, src: RegionRef, dst: RegionRef, dim: int, clear: int) -> Any:
+    """One output element per iteration; the reduced axis runs serially in a per-thread register."""
+    dtype = str(dst.buffer.dtype)
+    out_axes = [ax for ax in src.nonunit_axes() if ax != dim]
+    d_axes = dst.nonunit_axes()
+    acc = tirx.decl_buffer((1,), dtype, name="reduce_acc", scope="local")
+    vs = [tirx.Var(f"i{k}", "int32") for k in range(len(out_axes))]
+    r = tirx.Var("r", "int32")
+    zero = _const(0)
+    d_vars = dict(zip(d_axes, vs))
+    s_vars = dict(zip(out_axes, vs))
+    s_vars[dim] = r
+    init = tirx.BufferStore(acc, _reduce_init(kind, dtype) if clear else _load(dst, d_vars), [zero])
+    step = tirx.BufferStore(acc, _combine(kind, tirx.BufferLoad(acc, [zero]), _cast(_load(src, s_vars), dtype)), [zero])
+    body: Any = tirx.SeqStmt([init, tirx.For(r, zero, _const(src.extents[dim]), tirx.ForKind.SERIAL, step),
+                              _store(dst, d_vars, tirx.BufferLoad(acc, [zero]))])
+    for v, ax in reversed(list(zip(vs, out_axes))):
+        body = _parallel(v, src.extents[ax], body)
+    return tirx.SeqStmt([tirx.AllocBuffer(acc), body])
+
+
+def cuda_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None) -> Any:
+    """Per element an atomic add, on global and on shared memory (iterations run on different threads)."""
+    axes = dst.nonunit_axes()
+    dtype = str(dst.buffer.dtype)
+    vs = [tirx.Var(f"i{k}", "int32") for k in range(len(axes))]
+    d_vars = dict(zip(axes, vs))
+    if isinstance(value, RegionRef):
+        v = _cast(_load(value, dict(zip(value.nonunit_axes(), vs))), dtype)
+    else:
+        v = _cast(value, dtype)
+    old = _load(dst, d_vars)
+    if dst.buffer.scope() in ("local", "local.var"):
+        update = _store(dst, d_vars, old + v)
+        body: Any = update if prev is None else tirx.SeqStmt([_store(prev, {}, old), update])
+    else:
+        body = tile_ir.atomic_elem(old, v, None if prev is None else _load(prev, {}))
+    for var, ax in reversed(list(zip(vs, axes))):
+        body = _parallel(var, dst.extents[ax], body)
+    return body
+
+
+def _cuda_cumsum(src: RegionRef, dst: RegionRef, dim: int, reverse: int) -> Any:
+    depth = len([ax for ax in range(len(src.extents)) if ax != dim and src.extents[ax] != 1])
+    return _outer_parallel(lower_cumsum(src, dst, dim, reverse), depth)
+
+
+_LOWER = {
+    "copy": lambda src, dst: _all_parallel(lower_copy(src, dst)),
+    "fill": lambda dst, value: _all_parallel(lower_fill(dst, value)),
+    "gemm": cuda_gemm,
+    "reduce": cuda_reduce,
+    "cumsum": _cuda_cumsum,
+    "atomic_add": cuda_atomic_add,
+}
+
+
+class _LowerOps(Rewriter):
+    def visit_Evaluate(self, s: Any) -> Any:
+        op = tile_ir.decode(s)
+        if op is None:
+            return self.default_stmt(s)
+        if op.name not in _LOWER:
+            raise NotSupported(f"tile operator {op.name} on the CUDA target (this level)")
+        return _LOWER[op.name](*op.args)
+
+    def visit_AttrStmt(self, s: Any) -> Any:
+        if s.attr_key == tile_ir.WARP_SPECIALIZE:
+            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target (this level)")
+        return self.default_stmt(s)
+
+
+def lower_tile_ops_cuda(mod: tvm.IRModule) -> tvm.IRModule:
+    """Tile operators -> element nests whose element loops are `parallel` (spread over threads later)."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _LowerOps().stmt(f.body)))
+
+
+# ------------------------------------------------------------------ atomics
+
+
+class _Atomics(Rewriter):
+    def visit_Evaluate(self, s: Any) -> Any:
+        a = tile_ir.decode_atomic_elem(s)
+        if a is None:
+            return self.default_stmt(s)
+        dtype = str(a.dst.ty.dtype)
+        call = tirx.call_extern(dtype, "atomicAdd", tirx.address_of(a.dst), a.value)
+        if a.prev is None:
+            return tirx.Evaluate(call)
+        return tirx.BufferStore(a.prev.source, call, list(a.prev.indices))
+
+
+def lower_cuda_atomics(mod: tvm.IRModule) -> tvm.IRModule:
+    """`tl.atomic_add_elem` -> `atomicAdd(&dst, value)` (the old value kept for `return_prev`)."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _Atomics().stmt(f.body)))
+
+
+# ------------------------------------------------------------------ threads
+
+
+def _perfect_parallel_nest(s: Any) -> tuple[list[Any], Any]:
+    loops = []
+    node = s
+    while isinstance(node, tirx.For) and node.kind == tirx.ForKind.PARALLEL:
+        loops.append(node)
+        node = node.body
+    return loops, node
+
+
+class _Serial(Rewriter):
+    """Parallel loops inside a thread's share of the work run serially on that thread."""
+
+    def visit_For(self, s: Any) -> Any:
+        body = self.stmt(s.body)
+        if s.kind == tirx.ForKind.PARALLEL:
+            return tirx.For(s.loop_var, s.min, s.extent, tirx.ForKind.SERIAL, body)
+        return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
+
+
+class _Distribute(Rewriter):
+    def __init__(self, tx: Any, threads: int) -> None:
+        self.tx = tx
+        self.threads = threads
+        self.count = 0
+
+    def visit_For(self, s: Any) -> Any:
+        if s.kind != tirx.ForKind.PARALLEL:
+            return self.default_stmt(s)
+        loops, inner = _perfect_parallel_nest(s)
+        body = _Serial().stmt(inner)
+        analyzer = tvm.sym.Analyzer()
+        total: Any = _const(1)
+        for loop in loops:
+            total = total * loop.extent
+        total = analyzer.simplify(total)
+        self.count += 1
+        o = tirx.Var(f"o{self.count}", "int32")
+        f = tirx.Var(f"f{self.count}", "int32")
+        binds = []
+        stride: Any = _const(1)
+        for loop in reversed(loops):  # the innermost loop varies fastest across threads
+            value = analyzer.simplify(tirx.floormod(tirx.floordiv(f, stride), loop.extent) + loop.min)
+            binds.append(tirx.Bind(loop.loop_var, value))
+            stride = analyzer.simplify(stride * loop.extent)
+        inner_body: Any = tirx.SeqStmt(list(reversed(binds)) + [body])
+        exact = isinstance(total, tirx.IntImm) and int(total.value) % self.threads == 0
+        if not exact:
+            inner_body = tirx.IfThenElse(f < total, inner_body, None)
+        rounds = analyzer.simplify(tirx.floordiv(total + (self.threads - 1), self.threads))
+        step = tirx.SeqStmt([tirx.Bind(f, o * self.threads + self.tx), inner_body])
+        return tirx.For(o, _const(0), rounds, tirx.ForKind.SERIAL, step, None, {SPREAD_KEY: 1})
+
+
+def _threads_of(loop: Any) -> int:
+    spec = loop.annotations[THREADS_KEY]
+    total = 1
+    for t in spec:
+        total *= int(t)
+    return total
+
+
+class _BindThreads(Rewriter):
+    """Inside the innermost block loop (it carries `tl.threads`): a `threadIdx.x` loop over the threads,
+    and every top-level parallel nest spread over them."""
+
+    def visit_For(self, s: Any) -> Any:
+        if s.kind == tirx.ForKind.THREAD_BINDING and THREADS_KEY in s.annotations:
+            threads = _threads_of(s)
+            tx = tirx.Var("tx", "int32")
+            body = _Distribute(tx, threads).stmt(s.body)
+            iv = tirx.IterVar(tvm.ir.Range(0, threads), tx, tirx.IterVar.ThreadIndex, "threadIdx.x")
+            inner = tirx.For(tx, _const(0), _const(threads), tirx.ForKind.THREAD_BINDING, body, iv)
+            ann = {k: v for k, v in s.annotations.items() if k != THREADS_KEY}
+            return tirx.For(s.loop_var, s.min, s.extent, s.kind, inner, s.thread_binding, ann, s.step)
+        return self.default_stmt(s)
+
+
+def bind_threads(mod: tvm.IRModule) -> tvm.IRModule:
+    """A `threadIdx.x` loop per block; parallel nests become strided per-thread loops."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _BindThreads().stmt(f.body)))
+
+
+# ------------------------------------------------------------------ barriers
+
+
+def _touches_shared(node: Any) -> bool:
+    from tvm.ir.expr import TensorLoad
+
+    from ..ir import walk
+
+    for n in walk(node):
+        if isinstance(n, (TensorLoad, tirx.BufferStore)):
+            buf = n.source if isinstance(n, TensorLoad) else n.buffer
+            if buf.scope().startswith("shared"):
+                return True
+    return False
+
+
+def _sync() -> Any:
+    return tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+
+
+def _is_sync(s: Any) -> bool:
+    return isinstance(s, tirx.Evaluate) and isinstance(s.value, tvm.ir.Call) \
+        and s.value.op.name == "tirx.tvm_storage_sync"
+
+
+def _follows_sync(seq: list[Any]) -> bool:
+    """The last statement with an effect in `seq` is a barrier (allocations and bindings have none)."""
+    for x in reversed(seq):
+        if isinstance(x, (tirx.AllocBuffer, tirx.DeclBuffer, tirx.Bind)):
+            continue
+        return _is_sync(x)
+    return False
+
+
+class _Barriers(Rewriter):
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+
+    def _fenced(self, s: Any) -> Any:
+        return tirx.SeqStmt([_sync(), s, _sync()])
+
+    def visit_For(self, s: Any) -> Any:
+        if SPREAD_KEY in s.annotations:
+            return self._fenced(s) if _touches_shared(s) else s
+        return self.default_stmt(s)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        if not s.buffer.scope().startswith("shared"):
+            return s
+        return self._fenced(tirx.IfThenElse(tirx.EQ(self.tx, _const(0)), s, None))
+
+    def visit_Evaluate(self, s: Any) -> Any:
+        return self._fenced(tirx.IfThenElse(tirx.EQ(self.tx, _const(0)), s, None)) if _touches_shared(s) else s
+
+    def default_stmt(self, s: Any) -> Any:
+        out = super().default_stmt(s)
+        if isinstance(out, tirx.SeqStmt):
+            seq: list[Any] = []
+            for x in out.seq:
+                if _is_sync(x) and _follows_sync(seq):
+                    continue
+                seq.append(x)
+            return seq[0] if len(seq) == 1 else tirx.SeqStmt(seq)
+        return out
+
+
+class _BarriersInBlocks(Rewriter):
+    def visit_For(self, s: Any) -> Any:
+        if s.kind == tirx.ForKind.THREAD_BINDING and str(s.thread_binding.thread_tag) == "threadIdx.x":
+            body = _Barriers(s.loop_var).stmt(s.body)
+            return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
+        return self.default_stmt(s)
+
+
+def insert_barriers(mod: tvm.IRModule) -> tvm.IRModule:
+    """`__syncthreads()` around spread nests that touch shared memory; redundant shared stores on thread 0."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _BarriersInBlocks().stmt(f.body)))
