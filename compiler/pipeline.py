@@ -1,7 +1,8 @@
 """The pass pipeline per target: a visible list of IRModule -> IRModule functions.
 
 CPU: T.ws roles in program order and mbarriers as checked per-block state, expand tile ops to loops, guard global accesses (tails), atomics on
-global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop;
+global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop, move let-bound bfloat16 values into one-element cells
+(TVM's BF16ComputeLegalize does not rewrite `Bind`s);
 then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
 CompactBufferAllocation, see there).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .passes.barriers import lower_barriers
+from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
@@ -29,6 +31,7 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
     serialize_block_loops,
     vectorize_inner_loops,
     bind_grid,
+    spill_bf16_lets,
 ]
 
 
