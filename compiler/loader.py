@@ -4,7 +4,8 @@ While the file runs, `import tilelang`, `import tilelang.language as T`,
 `from tilelang import language as T`, `import tilelang as tl` (then
 `tl.language`), `from tilelang.language import Kernel`,
 `from tilelang.language.<sub> import ...`, `from tilelang.autotuner import
-autotune` and `tilelang.cdiv` / `tilelang.math.cdiv` / `tilelang.utils.cdiv`
+autotune`, `tilelang.cdiv` / `tilelang.math.cdiv` / `tilelang.utils.cdiv` and
+`tilelang.math.next_power_of_2`
 resolve to modules built from `compiler.frontend` (the forms the analyzer
 resolves, `analyzer/evaluate.py`). A scoped meta-path finder serves them and
 any `tilelang*` entries of `sys.modules` are set aside for the duration and
@@ -90,6 +91,8 @@ def _build_modules() -> dict[str, types.ModuleType]:
         m = types.ModuleType(f"tilelang.{sub}")
         m.__path__ = []
         m.cdiv = lang.ceildiv
+        if sub == "math":
+            m.next_power_of_2 = _next_power_of_2
         m.__getattr__ = _unsupported(f"tilelang.{sub}")
         setattr(pkg, sub, m)
         mods[f"tilelang.{sub}"] = m
@@ -118,6 +121,11 @@ def _build_modules() -> dict[str, types.ModuleType]:
         m.__getattr__ = _unsupported(name)
         mods[name] = m
     return mods
+
+
+def _next_power_of_2(x: int) -> int:
+    """`tilelang.math.next_power_of_2`: the smallest power of two not below x (x >= 1)."""
+    return 1 << (int(x) - 1).bit_length()
 
 
 def _layout_maker(lang: Any, kind: str) -> Any:

@@ -829,6 +829,8 @@ def annotate_layout(layout_map):
 
 def _coerce(value, dtype) -> Any:
     dtype = str(dtype)
+    if _is_const_dim(value):
+        raise value._unknown(f"'{value.name}' in a kernel expression")
     if is_buffer(value):
         if value.scope() == "local.var":
             value = tirx.BufferLoad(value, [0])
@@ -842,6 +844,8 @@ def _coerce(value, dtype) -> Any:
 
 
 def _expr(value):
+    if _is_const_dim(value):
+        raise value._unknown(f"'{value.name}' in a kernel expression")
     if is_buffer(value):
         return _coerce(value, value.dtype)
     if isinstance(value, _py.bool):

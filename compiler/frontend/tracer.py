@@ -32,13 +32,102 @@ from ..ir import dtype as _dt, is_buffer, is_expr
 
 
 class ConstDim:
-    """An eager-mode size from `T.const` not yet bound to a value."""
+    """An eager-mode size from `T.const` not yet bound to a value, or arithmetic on such sizes.
 
-    def __init__(self, name: str):
-        self.name = name
+    A size is bound when the tensor whose shape names it is declared (or by a keyword of the call). Until
+    then Python arithmetic on it (`heads // groups`, `2 * seq_len`, `-n`, `n % 4`, reflected forms too) gives
+    another `ConstDim` that is evaluated once its sizes are bound, so it can stand in a later tensor's shape
+    (`kv_shape = [batch, seq_len, heads // groups, dim]`). Anything that needs the number itself before then
+    (`if`, `int()`, `range()`, an index) is a located error naming the size.
+    """
+
+    def __init__(self, name: str, names: frozenset[str] | None = None, fn: Callable[[dict[str, int]], Any] | None = None):
+        self.name = name  # the size's name, or the expression's text
+        self.names = frozenset([name]) if names is None else names
+        self._fn = fn
+
+    @property
+    def is_name(self) -> bool:
+        return self._fn is None
+
+    def value(self, values: dict[str, int]) -> Any:
+        """The value once every size it uses is in `values`, else None."""
+        if not self.names <= values.keys():
+            return None
+        return values[self.name] if self._fn is None else self._fn(values)
 
     def __repr__(self) -> str:
-        return f"T.const({self.name!r})"
+        return f"T.const({self.name!r})" if self.is_name else f"T.const expression ({self.name})"
+
+    __hash__ = object.__hash__
+
+    def _text(self) -> str:
+        return self.name if self.is_name else f"({self.name})"
+
+    def _unknown(self, what: str) -> KernelError:
+        return KernelError(f"{what} needs the value of T.const size {', '.join(sorted(self.names))}, which is not "
+                           "known yet here: it is read from the shape of the tensor that declares it, so declare "
+                           "that tensor first or pass the size by keyword")
+
+    def __bool__(self) -> bool:
+        raise self._unknown(f"a condition on '{self.name}'")
+
+    def __int__(self) -> int:
+        raise self._unknown(f"int({self.name})")
+
+    def __index__(self) -> int:
+        raise self._unknown(f"using '{self.name}' as an integer")
+
+    def __float__(self) -> float:
+        raise self._unknown(f"float({self.name})")
+
+
+def _const_operand(value: Any) -> bool:
+    return isinstance(value, (ConstDim, int, float)) or isinstance(value, bool)
+
+
+def _const_op(symbol: str, op: Callable[..., Any], reflected: bool = False) -> Callable[[Any, Any], Any]:
+    def method(self: ConstDim, other: Any) -> Any:
+        if not _const_operand(other):
+            return NotImplemented
+        left, right = (other, self) if reflected else (self, other)
+        names = self.names | (other.names if isinstance(other, ConstDim) else frozenset())
+
+        def text(v: Any) -> str:
+            return v._text() if isinstance(v, ConstDim) else repr(v)
+
+        def fn(values: dict[str, int], left: Any = left, right: Any = right) -> Any:
+            a = left.value(values) if isinstance(left, ConstDim) else left
+            b = right.value(values) if isinstance(right, ConstDim) else right
+            return op(a, b)
+
+        return ConstDim(f"{text(left)} {symbol} {text(right)}", names, fn)
+
+    return method
+
+
+def _const_unary(symbol: str, op: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def method(self: ConstDim) -> Any:
+        return ConstDim(f"{symbol}{self._text()}", self.names, lambda values: op(self.value(values)))
+
+    return method
+
+
+for _sym, _name, _op in (("+", "add", operator.add), ("-", "sub", operator.sub), ("*", "mul", operator.mul),
+                         ("/", "truediv", operator.truediv), ("//", "floordiv", operator.floordiv),
+                         ("%", "mod", operator.mod), ("**", "pow", operator.pow), ("<<", "lshift", operator.lshift),
+                         (">>", "rshift", operator.rshift), ("&", "and", operator.and_), ("|", "or", operator.or_),
+                         ("^", "xor", operator.xor)):
+    setattr(ConstDim, f"__{_name}__", _const_op(_sym, _op))
+    setattr(ConstDim, f"__r{_name}__", _const_op(_sym, _op, reflected=True))
+for _sym, _name, _op in (("<", "lt", operator.lt), ("<=", "le", operator.le), (">", "gt", operator.gt),
+                         (">=", "ge", operator.ge), ("==", "eq", operator.eq), ("!=", "ne", operator.ne)):
+    setattr(ConstDim, f"__{_name}__", _const_op(_sym, _op))  # a deferred comparison: its bool() is the error
+for _sym, _name, _op in (("-", "neg", operator.neg), ("+", "pos", operator.pos), ("abs ", "abs", abs),
+                         ("~", "invert", operator.invert)):
+    setattr(ConstDim, f"__{_name}__", _const_unary(_sym, _op))
+ConstDim.__divmod__ = lambda self, other: (self // other, self % other)  # type: ignore[attr-defined]
+ConstDim.__rdivmod__ = lambda self, other: (other // self, other % self)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -138,14 +227,20 @@ class Tracer:
 
     def _dim(self, d: Any, name: str, axis: int) -> int:
         if isinstance(d, ConstDim):
-            if d.name in self.const_values:
+            value = d.value(self.const_values)
+            if value is not None:
+                d = value
+            elif not d.is_name:
+                raise KernelError(f"size {d.name} of '{name}' uses T.const size(s) "
+                                  f"{', '.join(sorted(d.names - self.const_values.keys()))} not bound yet: declare "
+                                  "a tensor that has each as a whole dimension first, or pass them by keyword")
+            else:
+                array = self.tensor_args.get(name)
+                if array is None:
+                    raise KernelError(f"size {d.name} of '{name}' is not bound: pass {d.name}=... or the tensor itself")
+                self.const_values[d.name] = int(array.shape[axis])
+                self.const_sources[d.name] = (name, axis)
                 return self.const_values[d.name]
-            array = self.tensor_args.get(name)
-            if array is None:
-                raise KernelError(f"size {d.name} of '{name}' is not bound: pass {d.name}=... or the tensor itself")
-            self.const_values[d.name] = int(array.shape[axis])
-            self.const_sources[d.name] = (name, axis)
-            return self.const_values[d.name]
         d = L._simplify(d)
         if is_expr(d) and _dt(d).startswith(("int", "uint")):
             return d  # a T.dynamic size: bound from the array's shape at call time
@@ -188,9 +283,10 @@ class Tracer:
         dims = []
         for d in shape:
             if isinstance(d, ConstDim):
-                if d.name not in self.const_values:
+                value = d.value(self.const_values)
+                if value is None:
                     raise KernelError(f"size {d.name} is not bound yet (declare the input tensors first)")
-                d = self.const_values[d.name]
+                d = value
             dims.append(d)
         buf = self.declare_param(name, L.TensorSpec(tuple(dims), dtype))
         self.outputs.append(buf)
@@ -202,8 +298,9 @@ class Tracer:
         for scope in (self.locals, self.closure, self.globals):
             if name in scope:
                 value = scope[name]
-                if isinstance(value, ConstDim) and value.name in self.const_values:
-                    return self.const_values[value.name]
+                if isinstance(value, ConstDim):
+                    bound = value.value(self.const_values)
+                    return value if bound is None else bound
                 return value
         builtins_ = self.globals.get("__builtins__", builtins)
         if isinstance(builtins_, dict):
@@ -314,12 +411,24 @@ class Tracer:
             self.exec_jump(stmt)
         elif isinstance(stmt, ast.Pass):
             return
+        elif isinstance(stmt, ast.Assert):
+            self.exec_assert(stmt)
         elif isinstance(stmt, ast.Return):
             raise _Return(None if stmt.value is None else self.expr(stmt.value))
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             raise self.error(stmt, "not supported yet: import inside a kernel", UNSUPPORTED)
         else:
             raise self.error(stmt, f"not supported yet: `{type(stmt).__name__}` statement in a kernel", UNSUPPORTED)
+
+    def exec_assert(self, stmt: ast.Assert) -> None:
+        """`assert` on Python values (sizes, tile parameters) is checked while tracing, as Python would when
+        TileLang runs the kernel's body; an assertion on a symbolic value would need a run-time check."""
+        cond = self.expr(stmt.test)
+        if is_buffer(cond) or _symbolic(cond):
+            raise self.error(stmt, "not supported yet: `assert` on a symbolic value in a kernel", UNSUPPORTED)
+        if not cond:
+            message = "" if stmt.msg is None else self.expr(stmt.msg)
+            raise self.error(stmt, f"AssertionError: {message}" if message != "" else "AssertionError")
 
     def aug_assign(self, stmt: ast.AugAssign) -> None:
         op = _BINOPS.get(type(stmt.op))

@@ -65,3 +65,64 @@ def test_bool_mask_compared_and_added_as_int(tmp_path):
     want[:, 4] = np.where(rep, 5, 7)
     want[:, 5] = np.where(x > np.tile(np.arange(8), 4), 1, 0)
     np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------- arithmetic on T.const sizes
+
+CONST_SRC = '''
+import tilelang
+import tilelang.language as T
+
+
+@tilelang.jit
+def grouped(X, Y, groups=2, blk=4):
+    batch, heads, dim = T.const("batch, heads, dim")
+    heads_kv = heads // groups                  # before any tensor is declared
+    half = dim - dim // 2                       # reflected and mixed forms
+    rest = 2 * heads_kv % (heads + 1) + (-(-dim // blk)) * 0
+    x_shape = [batch, heads, dim]               # shapes through a variable
+    y_shape = [batch, heads_kv, half]
+    assert tilelang.math.next_power_of_2(blk) == blk, "blk must be a power of 2"
+
+    X: T.Tensor(x_shape, "float32")
+    Y: T.Tensor(y_shape, "float32")
+    Out = T.empty([batch, heads_kv, 2], "float32")
+    with T.Kernel(batch * heads_kv, threads=32) as bz:
+        b, h = bz // heads_kv, bz % heads_kv
+        for j in T.serial(half):
+            Out[b, h, 0] += X[b, h * groups, j] * Y[b, h, j]
+        Out[b, h, 1] = rest
+    return Out
+'''
+
+
+def test_const_size_arithmetic_before_binding(tmp_path):
+    """`heads_kv = heads // groups` on a `T.const` size raised TypeError (NSA decode); now it is evaluated once
+    the tensor that declares `heads` binds it, and it can size a later tensor."""
+    f = _load(tmp_path, "const_arith", CONST_SRC)["grouped"]
+    rng = np.random.default_rng(1)
+    for batch, heads, dim, groups in ((2, 4, 8, 2), (1, 6, 7, 3)):
+        hk, half = heads // groups, dim - dim // 2
+        x = rng.standard_normal((batch, heads, dim)).astype(np.float32)
+        y = rng.standard_normal((batch, hk, half)).astype(np.float32)
+        got = f(x, y, groups=groups)
+        want = np.zeros((batch, hk, 2), np.float32)
+        want[:, :, 0] = np.einsum("bhj,bhj->bh", x[:, ::groups, :half], y)
+        want[:, :, 1] = 2 * hk % (heads + 1)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_const_size_needed_before_binding_is_located(tmp_path):
+    src = CONST_SRC.replace("    x_shape = [batch", "    if heads > 4:\n        groups = 1\n    x_shape = [batch")
+    f = _load(tmp_path, "const_early", src)["grouped"]
+    with pytest.raises(CompileError) as err:
+        f(np.zeros((1, 4, 8), np.float32), np.zeros((1, 2, 4), np.float32))
+    d = err.value.diagnostic
+    assert "needs the value of T.const size heads" in d.message and d.range.start.line + 1 == 12  # the `if`
+
+
+def test_assert_on_python_values_is_checked(tmp_path):
+    src = CONST_SRC.replace("next_power_of_2(blk) == blk", "next_power_of_2(blk) == blk + 1")
+    f = _load(tmp_path, "const_assert", src)["grouped"]
+    with pytest.raises(CompileError, match="AssertionError: blk must be a power of 2"):
+        f(np.zeros((1, 4, 8), np.float32), np.zeros((1, 2, 4), np.float32))
