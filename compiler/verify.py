@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 from analyzer.diagnostics import Diagnostic, Severity
 
-from .errors import CompileError
+from .errors import CompileError, KernelError
 
 TARGETS = ("cpu", "cuda")
 
@@ -102,8 +102,6 @@ def effective_request(loaded: Any, request: str) -> str:
     config (`frontend.jit._Autotuned`); they are added as keywords so that the
     analyzer checks that same configuration.
     """
-    import inspect
-
     from .frontend.jit import _Autotuned
 
     text = request.strip()
@@ -120,14 +118,13 @@ def effective_request(loaded: Any, request: str) -> str:
         try:
             args = [ast.literal_eval(a) for a in call.args]
             kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
-            bound = inspect.signature(target.func).bind_partial(*args, **kwargs).arguments
-        except (ValueError, TypeError):
+            missing = target.missing_from_config(tuple(args), kwargs)
+        except (ValueError, KernelError):
             return ast.unparse(call)
-        for key, value in target.config.items():
-            if key not in bound or bound[key] is None:
-                call.keywords = [k for k in call.keywords if k.arg != key]
-                call.keywords.append(ast.keyword(arg=key, value=ast.Constant(value) if not isinstance(
-                    value, (tuple, list)) else ast.parse(repr(value), mode="eval").body))
+        for key, value in missing.items():
+            call.keywords = [k for k in call.keywords if k.arg != key]
+            call.keywords.append(ast.keyword(arg=key, value=ast.Constant(value) if not isinstance(
+                value, (tuple, list)) else ast.parse(repr(value), mode="eval").body))
     return ast.unparse(call)
 
 

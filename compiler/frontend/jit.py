@@ -198,8 +198,9 @@ class JitFunction:
         import numpy as np
 
         kernel = self._eager_kernel(args, kwargs)
-        arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, np.ndarray)]
-        return kernel(*arrays)
+        sig = inspect.signature(self.func)  # tensors in parameter order, given by position or keyword
+        bound = sig.bind_partial(*args, **{k: v for k, v in kwargs.items() if k in sig.parameters})
+        return kernel(*[a for a in bound.arguments.values() if isinstance(a, np.ndarray)])
 
 
 def _annotated_tensors(node: ast.FunctionDef) -> set[str]:
@@ -297,11 +298,24 @@ class _Autotuned(JitFunction):
         self.config = config
         self._eager_cache = []
 
-    def trace(self, *args: Any, **kwargs: Any) -> KernelDef:
+    def missing_from_config(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The first config's values for the parameters (and eager `T.const` sizes) the call does not give.
+        Keywords that are not parameters of the function are eager `T.const` sizes (`compile(batch=8)`)."""
         sig = inspect.signature(self.func)
-        bound = sig.bind_partial(*args, **kwargs)
-        for key, value in self.config.items():
-            if key not in bound.arguments or bound.arguments[key] is None:
+        try:
+            given = dict(sig.bind_partial(*args, **{k: v for k, v in kwargs.items() if k in sig.parameters}).arguments)
+        except TypeError as err:
+            raise KernelError(f"{self.__name__}: {err}") from None
+        given.update((k, v) for k, v in kwargs.items() if k not in sig.parameters)
+        return {key: value for key, value in self.config.items() if given.get(key) is None}
+
+    def trace(self, *args: Any, **kwargs: Any) -> KernelDef:
+        n_positional = len(args)
+        names = list(inspect.signature(self.func).parameters)[:n_positional]
+        for key, value in self.missing_from_config(args, kwargs).items():
+            if key in names:  # given positionally as None: replace it there
+                args = tuple(value if name == key else a for name, a in zip(names, args)) + args[len(names):]
+            else:
                 kwargs[key] = value
         kdef = JitFunction.trace(self, *args, **kwargs)
         kdef.notes.append(f"@autotune: not tuned on CPU; first config used where not given: {self.config}")

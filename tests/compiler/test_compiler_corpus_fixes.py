@@ -126,3 +126,50 @@ def test_assert_on_python_values_is_checked(tmp_path):
     f = _load(tmp_path, "const_assert", src)["grouped"]
     with pytest.raises(CompileError, match="AssertionError: blk must be a power of 2"):
         f(np.zeros((1, 4, 8), np.float32), np.zeros((1, 2, 4), np.float32))
+
+
+# ---------------------------------------------------------------- T.const sizes by keyword under @autotune
+
+AUTOTUNE_SRC = '''
+import itertools
+import tilelang
+import tilelang.language as T
+from tilelang.autotuner import autotune
+
+
+@autotune(configs=[dict(block_M=bm, threads=t) for bm, t in itertools.product([8, 16], [32, 64])], warmup=1, rep=1)
+@tilelang.jit
+def scaled_rows(A, D, block_M=64, threads=128):
+    rows, cols = T.const("rows, cols")
+    A: T.Tensor((rows, cols), "float32")
+    D: T.Tensor((rows,), "float32")
+    Out = T.empty((rows, cols), "float32")
+    with T.Kernel(T.ceildiv(rows, block_M), threads=threads) as bx:
+        for i, j in T.Parallel(block_M, cols):
+            Out[bx * block_M + i, j] = A[bx * block_M + i, j] * D[bx * block_M + i]
+    return Out
+'''
+
+
+def test_autotuned_eager_kernel_takes_const_sizes_by_keyword(tmp_path):
+    """`kernel = f.compile(batch=..., seqlen=..., block_M=...)` on an @autotune'd eager kernel (mamba chunk
+    scan/state) raised "unexpected keyword argument 'batch'": keywords that are not parameters are T.const
+    sizes, and only the parameters (or sizes) the call leaves out come from the first config."""
+    f = _load(tmp_path, "autotune_kw", AUTOTUNE_SRC)["scaled_rows"]
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((37, 12)).astype(np.float32)
+    d = rng.standard_normal(37).astype(np.float32)
+    kernel = f.compile(rows=37, cols=12, block_M=16)  # threads from the first config
+    np.testing.assert_allclose(kernel(a, d), a * d[:, None], rtol=1e-6)
+    assert any("first config" in n for n in kernel.kdef.notes)
+    assert f.missing_from_config((), {"rows": 37, "cols": 12, "block_M": 16}) == {"threads": 32}
+    # eager call with the tensors by keyword, in another order than the parameters
+    np.testing.assert_allclose(f(D=d, A=a), a * d[:, None], rtol=1e-6)
+
+
+def test_autotuned_request_for_the_analyzer_keeps_const_keywords(tmp_path):
+    from compiler.verify import effective_request
+
+    loaded = _load(tmp_path, "autotune_req", AUTOTUNE_SRC)
+    assert effective_request(loaded, "scaled_rows(rows=37, cols=12, block_M=16)") == \
+        "scaled_rows(rows=37, cols=12, block_M=16, threads=32)"
