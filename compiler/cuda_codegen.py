@@ -152,3 +152,30 @@ def to_python(expr: Any, names: dict[str, str]) -> int | str:
         raise ValueError(f"launch value {e} has a form the launch metadata cannot express")
 
     return emit(expr)
+
+
+def param_specs(func: Any) -> list[dict[str, Any]]:
+    """The kernel's parameters in the user's order: tensors with dtype and shape (ints, or the name of a
+    `T.dynamic` size), scalars with dtype."""
+    import tvm
+    from tvm import tirx
+
+    from .ir import is_buffer
+
+    out = []
+    for p in func.params:
+        if is_buffer(p):
+            shape = [int(d.value) if isinstance(d, tirx.IntImm) else (d.name if isinstance(d, tvm.ir.Var) else str(d))
+                     for d in p.shape]
+            out.append({"name": p.name, "kind": "tensor", "dtype": str(p.dtype), "shape": shape})
+        else:
+            out.append({"name": p.name, "kind": "scalar", "dtype": str(p.ty.dtype)})
+    return out
+
+
+def generate_kernel(kdef: Any, arch: str) -> CudaBuild:
+    """CUDA C for a traced kernel: the CUDA pipeline (`pipeline.lower(..., "cuda")`), then `generate`."""
+    from .pipeline import lower
+    from .runtime import to_module
+
+    return generate(lower(to_module(kdef), "cuda"), arch)

@@ -5,6 +5,12 @@ global tensors as libatomic calls, run block loops serially, vectorize inner loo
 (TVM's BF16ComputeLegalize does not rewrite `Bind`s);
 then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
 CompactBufferAllocation, see there).
+
+CUDA (first level, `passes/cuda_threads.py`): shared and fragment buffers into one dynamic shared-memory
+arena, tile ops to element nests with parallel element loops, guard global accesses, a `threadIdx.x` loop
+per block with each parallel nest spread over the threads, atomics as `atomicAdd`, barriers around
+shared-memory work, remaining loops serial, let-bound bfloat16 values into cells; then
+`cuda_codegen.generate` runs TVM's passes (listed there) and its CUDA code generator.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, Callable
 from .passes.barriers import lower_barriers
 from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
+from .passes.cuda_threads import bind_threads, insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
@@ -33,6 +40,19 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
     bind_grid,
     spill_bf16_lets,
 ]
+
+CUDA_PIPELINE: list[Callable[[Any], Any]] = [
+    shared_arena,
+    lower_tile_ops_cuda,
+    guard_global_access,
+    bind_threads,
+    lower_cuda_atomics,
+    insert_barriers,
+    serialize_block_loops,
+    spill_bf16_lets,
+]
+
+PIPELINES = {"cpu": CPU_PIPELINE, "cuda": CUDA_PIPELINE}
 
 
 def cpu_target() -> dict[str, str]:
@@ -64,9 +84,9 @@ def compile_cpu(mod: Any) -> Any:
 
 def lower(mod: Any, target: str = "cpu", trace: Callable[[str, Any], None] | None = None) -> Any:
     """Run the target's pipeline; `trace(pass_name, module)` sees the IR after each pass."""
-    if target != "cpu":
-        raise ValueError(f"no pipeline for target {target!r} yet")
-    for p in CPU_PIPELINE:
+    if target not in PIPELINES:
+        raise ValueError(f"no pipeline for target {target!r}")
+    for p in PIPELINES[target]:
         mod = p(mod)
         if trace is not None:
             trace(p.__name__, mod)
