@@ -172,6 +172,10 @@ def check_kernel(loaded, site, kdef, runner, stats, blockers, entry, n_sites):
     from compiler.loader import scope
 
     specs = runner.param_specs()
+    if getattr(runner, "scalars", None):
+        entry["run"] = "scalar parameters (the driver picks them)"
+        blockers["not run: scalar parameters"] += 1
+        return
     if any(not isinstance(d, int) for _, shape, _ in specs for d in shape):
         entry["run"] = "T.dynamic sizes (the driver picks them)"
         blockers["not run: T.dynamic sizes"] += 1

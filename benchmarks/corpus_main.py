@@ -344,6 +344,9 @@ class Profiler:
         for k, (name, shape, dtype) in enumerate(specs):
             if k in outs:
                 continue
+            if k in getattr(runner, "scalars", ()):  # TileLang's tensor supply refuses a parameter without a shape
+                raise ValueError(f"profiler inputs: scalar parameter {name} has no shape (TileLang's tensor supply "
+                                 "refuses it too)")
             if any(not isinstance(d, int) for d in shape):
                 raise NeedsGPU(f"profiler inputs for T.dynamic parameter {name}")
             tdt = getattr(torch, dtype)

@@ -1,7 +1,7 @@
 """`tilec`: build and run TileLang kernels with the tilelsp compiler.
 
     tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda --emit tir|lowered|llvm [-o DIR] [--no-verify]
-    tilec run FILE --instantiate CALL [--check] [--seed N] [--no-verify]
+    tilec run FILE --instantiate CALL [--scalar NAME=VALUE ...] [--check] [--seed N] [--no-verify]
 
 Before tracing, the kernel is checked with the analyzer's rules that TileLang
 enforces for the target (`compiler.verify`); `--no-verify` skips that.
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--instantiate", metavar="CALL", required=True)
     r.add_argument("--check", action="store_true", help="compare with the file's ref_program (NumPy)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--scalar", metavar="NAME=VALUE", action="append", default=[],
+                   help="value of a scalar kernel parameter (`n: T.int32`); required for integer scalars, "
+                        "float and bool scalars are random when not given")
     r.add_argument("--rtol", type=float, help="default: 1e-5 for float32, 1e-2 for float16, 3e-2 for bfloat16")
     r.add_argument("--atol", type=float)
     r.add_argument("--no-verify", action="store_true",
@@ -159,6 +162,30 @@ def _random(shape: tuple[int, ...], dtype: str, rng: Any) -> Any:
     return rng.standard_normal(shape).astype(np.float32).astype(_np_dtype(dtype))
 
 
+def _scalar_values(given: list[str], specs: list[Any], scalars: set[int], rng: Any) -> dict[int, Any]:
+    """Values of the scalar parameters: `--scalar NAME=VALUE`, else random for float and bool scalars; an
+    integer scalar (usually a size or an offset) must be given."""
+    import ast
+
+    by_name = {specs[k][0]: k for k in scalars}
+    values: dict[int, Any] = {}
+    for item in given:
+        name, sep, text = item.partition("=")
+        if not sep or name.strip() not in by_name:
+            raise UsageError(f"--scalar {item!r}: expected NAME=VALUE with NAME one of the kernel's scalar "
+                             f"parameters ({', '.join(sorted(by_name)) or 'none'})")
+        try:
+            values[by_name[name.strip()]] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            raise UsageError(f"--scalar {item!r}: VALUE must be a number") from None
+    for k in sorted(scalars - values.keys()):
+        name, _, dtype = specs[k]
+        if dtype.startswith(("int", "uint")):
+            raise UsageError(f"the kernel has the integer scalar parameter '{name}' ({dtype}): pass --scalar {name}=N")
+        values[k] = bool(rng.integers(0, 2)) if dtype == "bool" else float(rng.standard_normal())
+    return values
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -176,7 +203,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{kdef.name} has T.dynamic sizes ({', '.join(dynamic)}): tilec run cannot pick them; "
                          "call the kernel from Python with arrays")
     outs = set(runner.out_idx)
-    inputs = [_random(s, d, rng) for k, (_, s, d) in enumerate(specs) if k not in outs]
+    scalars = _scalar_values(args.scalar, specs, runner.scalars, rng)
+    inputs = [scalars[k] if k in runner.scalars else _random(s, d, rng)
+              for k, (_, s, d) in enumerate(specs) if k not in outs]
     import time
 
     t0 = time.perf_counter()
@@ -186,7 +215,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not outs:  # in-place kernel: every parameter is returned as it ends
         results = inputs
     print(f"{kdef.name}: ran in {elapsed * 1e3:.2f} ms on the CPU; " + ", ".join(
-        f"{n}{list(s)} {d}" for n, s, d in specs))
+        f"{n}={scalars[k]!r} {d}" if k in runner.scalars else f"{n}{list(s)} {d}" for k, (n, s, d) in enumerate(specs)))
     if not args.check:
         return EXIT_OK
     ref = loaded.namespace.get("ref_program")
@@ -194,8 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--check needs a ref_program(...) function in {args.file}")
     given = [inputs[k] for k in range(len(inputs))]
     with scope():
-        expected = ref(*[a.astype(np.float32) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
-                         for a in given])
+        expected = ref(*[a.astype(np.float32) if isinstance(a, np.ndarray) and (
+            a.dtype.kind == "f" or a.dtype.name == "bfloat16") else a for a in given])
     expected_list = list(expected) if isinstance(expected, (list, tuple)) else [expected]
     if not outs:
         expected_list = expected_list[-len(expected_list):]

@@ -80,9 +80,14 @@ def make_prim_func(func: Callable) -> KernelDef:
                 spec = tracer.expr(arg.annotation)
             finally:
                 L.CONTEXT.stack.pop()
-        if not isinstance(spec, L.TensorSpec):
-            raise located(path, arg, f"parameter '{arg.arg}' needs a T.Tensor(shape, dtype) annotation",
-                          kernel=func.__name__)
+        if isinstance(spec, str) and not isinstance(spec, L.DType):
+            try:
+                spec = L.DType(spec)
+            except NotSupported:
+                pass
+        if not isinstance(spec, (L.TensorSpec, L.DType)):
+            raise located(path, arg, f"parameter '{arg.arg}' needs a T.Tensor(shape, dtype) annotation, or a dtype "
+                          "(`n: T.int32`) for a scalar", kernel=func.__name__)
         params.append((arg.arg, spec))
     if node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
         raise located(path, node, "not supported yet: *args, **kwargs or keyword-only kernel parameters", "TL950")

@@ -218,8 +218,12 @@ class Tracer:
     # ------------------------------------------------------------ parameters (also called by T.const/T.empty)
 
     def declare_param(self, name: str, spec: Any) -> Any:
+        if isinstance(spec, L.DType):  # a scalar parameter (`max_seqlen_q: T.int32`): a variable of the function
+            var = IB.arg(name, tirx.Var(name, str(spec)))
+            self.params.append(var)
+            return var
         if not isinstance(spec, L.TensorSpec):
-            raise KernelError(f"parameter '{name}' needs a T.Tensor(shape, dtype) annotation")
+            raise KernelError(f"parameter '{name}' needs a T.Tensor(shape, dtype) annotation, or a dtype for a scalar")
         shape = [self._dim(d, name, i) for i, d in enumerate(spec.shape)]
         buf = IB.arg(name, IB.Buffer(tuple(shape), spec.dtype))
         self.params.append(buf)

@@ -26,8 +26,15 @@ class Runner:
         self.kdef = kdef
         self.lowered = lowered
         self.executable = executable
+        from ..ir import is_buffer
+
         self.params = list(kdef.func.params)
         self.out_idx = list(kdef.out_idx or [])
+        # scalar parameters (`n: T.int32`): passed as Python numbers, shape () in param_specs
+        self.scalars = {k for k, p in enumerate(self.params) if not is_buffer(p)}
+        if self.scalars & set(self.out_idx):
+            raise KernelError(f"out_idx {self.out_idx} names the scalar parameter "
+                              f"'{self.params[min(self.scalars & set(self.out_idx))].name}'; outputs are tensors")
         self.dev = tvm.cpu(0)
         # The hidden last parameter `lower_barriers` adds to a kernel with mbarriers: per-block error records.
         from ..passes.barriers import ERRORS_PARAM
@@ -38,21 +45,47 @@ class Runner:
         self._analyzer: Any = None
 
     def param_specs(self) -> list[tuple[str, tuple[Any, ...], str]]:
-        """(name, shape, dtype) per parameter; a T.dynamic dimension is its symbolic size."""
+        """(name, shape, dtype) per parameter; a T.dynamic dimension is its symbolic size; a scalar parameter
+        (its index is in `scalars`) has shape ()."""
         from tvm import tirx
 
-        return [(p.name, tuple(int(d.value) if isinstance(d, tirx.IntImm) else d for d in p.shape), str(p.dtype))
-                for p in self.params]
+        return [(p.name, (), str(p.ty.dtype)) if k in self.scalars else
+                (p.name, tuple(int(d.value) if isinstance(d, tirx.IntImm) else d for d in p.shape), str(p.dtype))
+                for k, p in enumerate(self.params)]
 
-    def shapes(self, given: dict[int, np.ndarray]) -> list[tuple[int, ...]]:
-        """Concrete shapes of every parameter: T.dynamic sizes bound from the arrays given (by position)."""
+    def scalar_value(self, k: int, value: Any) -> Any:
+        """The Python number passed for scalar parameter k (a Python or NumPy number, or a 0-d array)."""
+        name, _, dtype = self.param_specs()[k]
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, bool) and dtype != "bool" or not isinstance(value, (bool, int, float)):
+            raise KernelError(f"argument '{name}' is a scalar {dtype} parameter: pass a number, got {value!r}")
+        if dtype == "bool":
+            return bool(value)
+        if dtype.startswith(("int", "uint")):
+            if isinstance(value, float) and not value.is_integer():
+                raise KernelError(f"argument '{name}' is a scalar {dtype} parameter, got {value!r}")
+            info = np.iinfo(dtype)
+            if not info.min <= int(value) <= info.max:
+                raise KernelError(f"argument '{name}' = {value} does not fit {dtype}")
+            return int(value)
+        return float(value)
+
+    def shapes(self, given: dict[int, Any]) -> list[tuple[int, ...]]:
+        """Concrete shapes of every parameter: T.dynamic sizes bound from the arrays given (by position);
+        scalar parameters are bound to their values (a grid may depend on them)."""
         import tvm
 
         specs = self.param_specs()
         analyzer = tvm.sym.Analyzer()
         bound: dict[str, int] = {}
+        for k in sorted(self.scalars & given.keys()):
+            var = self.params[k]
+            analyzer.bind(var, tvm.tirx.const(given[k], str(var.ty.dtype)))
         for k, (name, shape, _) in enumerate(specs):
-            if k not in given:
+            if k not in given or k in self.scalars:
                 continue
             arr = given[k]
             if arr.ndim != len(shape):
@@ -87,17 +120,17 @@ class Runner:
         specs = self.param_specs()
         n_in = len(specs) - len(self.out_idx)
         if len(arrays) not in (n_in, len(specs)):
-            raise KernelError(f"{self.kdef.name} takes {n_in} arrays (or all {len(specs)}), got {len(arrays)}")
+            raise KernelError(f"{self.kdef.name} takes {n_in} arguments (or all {len(specs)}), got {len(arrays)}")
         allocate = len(arrays) == n_in
         positions = [k for k in range(len(specs)) if not (allocate and k in self.out_idx)]
-        for k, arr in zip(positions, arrays):
-            if not isinstance(arr, np.ndarray):
-                raise KernelError(f"argument '{specs[k][0]}' must be a NumPy array")
-        given = dict(zip(positions, arrays))
+        given = self._given(positions, arrays)
         shapes = self.shapes(given)
         full: list[Any] = []
         outputs: list[np.ndarray] = []
         for k, (name, _, dtype) in enumerate(specs):
+            if k in self.scalars:
+                full.append(given[k])
+                continue
             if k not in given:
                 arr = np.zeros(shapes[k], dtype=_np_dtype(dtype))
                 outputs.append(arr)
@@ -108,13 +141,15 @@ class Runner:
                 if arr.dtype != _np_dtype(dtype):
                     raise KernelError(f"argument '{name}' has dtype {arr.dtype}, the kernel expects {dtype}")
             full.append(arr)
-        tensors = [tvm.runtime.tensor(np.ascontiguousarray(a), self.dev) for a in full]
+        tensors = [a if k in self.scalars else tvm.runtime.tensor(np.ascontiguousarray(a), self.dev)
+                   for k, a in enumerate(full)]
         errors = self._errors_tensor()
         self.executable(*tensors, *([] if errors is None else [errors]))
         if errors is not None:
             self._check_barriers(errors.numpy())
-        for a, t in zip(full, tensors):
-            a[...] = t.numpy()
+        for k, (a, t) in enumerate(zip(full, tensors)):
+            if k not in self.scalars:
+                a[...] = t.numpy()
         if allocate and self.out_idx:
             return outputs[0] if len(outputs) == 1 else outputs
         return None
@@ -126,10 +161,11 @@ class Runner:
         specs = self.param_specs()
         allocate = len(arrays) < len(specs)
         positions = [k for k in range(len(specs)) if not (allocate and k in self.out_idx)]
-        given = dict(zip(positions, arrays))
+        given = self._given(positions, arrays)
         shapes = self.shapes(given)
         full = [given[k] if k in given else np.zeros(shapes[k], dtype=_np_dtype(d)) for k, (_, _, d) in enumerate(specs)]
-        tensors = [tvm.runtime.tensor(np.ascontiguousarray(a), self.dev) for a in full]
+        tensors = [a if k in self.scalars else tvm.runtime.tensor(np.ascontiguousarray(a), self.dev)
+                   for k, a in enumerate(full)]
         errors = self._errors_tensor()
         mod = self.executable.mod
         te = mod.time_evaluator(mod.entry_name, self.dev, number=number, repeat=repeat)
@@ -137,6 +173,19 @@ class Runner:
         if errors is not None:
             self._check_barriers(errors.numpy())
         return seconds
+
+    def _given(self, positions: list[int], arrays: tuple[Any, ...]) -> dict[int, Any]:
+        """The arguments by parameter index: arrays checked to be arrays, scalars converted to numbers."""
+        specs = self.param_specs()
+        given: dict[int, Any] = {}
+        for k, arr in zip(positions, arrays):
+            if k in self.scalars:
+                given[k] = self.scalar_value(k, arr)
+            elif not isinstance(arr, np.ndarray):
+                raise KernelError(f"argument '{specs[k][0]}' must be a NumPy array")
+            else:
+                given[k] = arr
+        return given
 
     # ------------------------------------------------------------ barrier checks (passes/barriers.py)
 

@@ -173,3 +173,93 @@ def test_autotuned_request_for_the_analyzer_keeps_const_keywords(tmp_path):
     loaded = _load(tmp_path, "autotune_req", AUTOTUNE_SRC)
     assert effective_request(loaded, "scaled_rows(rows=37, cols=12, block_M=16)") == \
         "scaled_rows(rows=37, cols=12, block_M=16, threads=32)"
+
+
+# ---------------------------------------------------------------- scalar kernel parameters
+
+SCALAR_SRC = '''
+import numpy as np
+import tilelang
+import tilelang.language as T
+
+
+@tilelang.jit(out_idx=[5])
+def segments(total, batch, blk=4):
+    @T.prim_func
+    def main(X: T.Tensor((total,), "float32"), cu: T.Tensor((batch + 1,), "int32"), max_len: T.int32,
+             scale: T.float32, shift: T.int32, Y: T.Tensor((total,), "float32")):
+        with T.Kernel(T.ceildiv(max_len, blk), batch, threads=32) as (bx, b):
+            start = cu[b]
+            n = cu[b + 1] - start
+            for i in T.Parallel(blk):
+                if bx * blk + i < n:
+                    Y[start + bx * blk + i] = X[start + (bx * blk + i + shift) % n] * scale
+    return main
+
+
+def ref_program(x, cu, max_len, scale, shift):
+    y = np.zeros_like(x)
+    for b in range(len(cu) - 1):
+        seg = x[cu[b]:cu[b + 1]]
+        y[cu[b]:cu[b + 1]][:max_len] = (np.roll(seg, -shift) * np.float32(scale))[:max_len]
+    return y
+'''
+
+
+def test_scalar_parameters(tmp_path):
+    """`max_seqlen_q: T.int32` (varlen FlashAttention) was refused ("needs a T.Tensor annotation"). A scalar
+    parameter is a variable of the function: it can size the grid, the runtime passes it as a number, and
+    `out_idx` counts it like TileLang does."""
+    loaded = _load(tmp_path, "scalars", SCALAR_SRC)
+    cu = np.array([0, 7, 9, 20], np.int32)
+    x = np.random.default_rng(4).standard_normal(20).astype(np.float32)
+    kernel = loaded["segments"](20, 3)
+    assert "max_len: T.int32, scale: T.float32, shift: T.int32" in kernel.kdef.func.script()
+    ref = loaded["ref_program"]
+    for max_len, scale, shift in ((11, 0.5, 0), (11, 2.0, 3), (4, -1.5, 1)):
+        np.testing.assert_allclose(kernel(x, cu, max_len, scale, shift), ref(x, cu, max_len, scale, shift), rtol=1e-6)
+    y = np.zeros(20, np.float32)  # every argument given: the output is written in place
+    assert kernel(x, cu, np.int32(11), np.float32(2.0), np.array(3), y) is None
+    np.testing.assert_allclose(y, ref(x, cu, 11, 2.0, 3), rtol=1e-6)
+    from compiler.errors import KernelError
+
+    with pytest.raises(KernelError, match="'max_len' is a scalar int32 parameter"):
+        kernel(x, cu, 2.5, 1.0, 0)
+    with pytest.raises(KernelError, match="'max_len' is a scalar int32 parameter: pass a number"):
+        kernel(x, cu, np.zeros(3), 1.0, 0)
+
+
+SHIFT_SRC = '''
+import numpy as np
+import tilelang
+import tilelang.language as T
+
+
+@tilelang.jit(out_idx=[3])
+def shift(N, blk=8):
+    @T.prim_func
+    def main(X: T.Tensor((N,), "float32"), k: T.int32, scale: T.float32, Y: T.Tensor((N,), "float32")):
+        with T.Kernel(T.ceildiv(N, blk), threads=32) as bx:
+            for i in T.Parallel(blk):
+                Y[bx * blk + i] = X[(bx * blk + i + k) % N] * scale
+    return main
+
+
+def ref_program(x, k, scale):
+    return np.roll(x, -k) * np.float32(scale)
+'''
+
+
+def test_tilec_run_scalar_parameters(tmp_path, capsys):
+    from compiler.cli import main
+
+    path = tmp_path / "shift.py"
+    path.write_text(SHIFT_SRC)
+    args = ["run", str(path), "--instantiate", "shift(20)", "--check"]
+    assert main(args) == 2  # an integer scalar is a size or an offset: tilec does not guess it
+    assert "pass --scalar k=N" in capsys.readouterr().err
+    assert main(args + ["--scalar", "k=3"]) == 0  # scale: a random float, passed to ref_program too
+    out = capsys.readouterr().out
+    assert "k=3 int32" in out and "output 0: max abs error 0 " in out and ": ok" in out
+    assert main(args + ["--scalar", "n=3"]) == 2
+    assert "scalar parameters (k, scale)" in capsys.readouterr().err
