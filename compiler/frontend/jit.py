@@ -194,6 +194,15 @@ class JitFunction:
     def get_tir(self, *args: Any, **kwargs: Any) -> Any:
         return self.trace(*args, **kwargs).func
 
+    def get_kernel_source(self, *args: Any, **kwargs: Any) -> str:
+        """TileLang's `kernel_fn.get_kernel_source(**sizes)`: the source of the kernel built for these arguments.
+        On the CPU target that is the lowered TIR (`CompiledKernel.get_kernel_source`)."""
+        import numpy as np
+
+        if self.style == "eager" and any(isinstance(a, np.ndarray) for a in list(args) + list(kwargs.values())):
+            return self._eager_kernel(args, kwargs).get_kernel_source()
+        return self.compile(*args, **kwargs).get_kernel_source()
+
     def compile(self, *args: Any, **kwargs: Any) -> "CompiledKernel":
         return CompiledKernel(self.trace(*args, **kwargs))
 
@@ -255,7 +264,15 @@ class CompiledKernel:
         return self.runner(*arrays)
 
     def get_kernel_source(self) -> str:
-        return self.runner.lowered.script()
+        """The kernel's source for its target. The CPU target has no C or CUDA text: this is the lowered TIR
+        (TVMScript of the module after `pipeline.CPU_PIPELINE`, the input of the LLVM build; `tilec build
+        --emit lowered` prints the same). CUDA source comes with the CUDA back end."""
+        if self._runner is not None:
+            return self._runner.lowered.script()
+        from ..pipeline import lower
+        from ..runtime import to_module
+
+        return lower(to_module(self.kdef)).script()
 
 
 def jit(func=None, *, out_idx=None, target=None, target_host=None, execution_backend=None, verbose=None,

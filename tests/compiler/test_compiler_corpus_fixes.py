@@ -263,3 +263,23 @@ def test_tilec_run_scalar_parameters(tmp_path, capsys):
     assert "k=3 int32" in out and "output 0: max abs error 0 " in out and ": ok" in out
     assert main(args + ["--scalar", "n=3"]) == 2
     assert "scalar parameters (k, scale)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- get_kernel_source
+
+def test_get_kernel_source_is_the_lowered_tir(tmp_path):
+    """`kernel_fn.get_kernel_source(batch=..., ...)` on the @tilelang.jit function (NSA forward) and
+    `kernel.get_kernel_source()` on a compiled kernel: on the CPU target, the lowered TIR."""
+    from compiler.pipeline import lower
+    from compiler.runtime import to_module
+
+    loaded = _load(tmp_path, "source", CONST_SRC + SHIFT_SRC.split("import tilelang.language as T\n", 1)[1])
+    eager = loaded["grouped"].get_kernel_source(batch=2, heads=4, dim=8)
+    assert "X: T.Buffer((2, 4, 8), \"float32\")" in eager and "for block in T.parallel(4)" in eager  # bound grid
+    kernel = loaded["shift"](20)
+    text = kernel.get_kernel_source()
+    assert text == lower(to_module(kernel.kdef)).script() == loaded["shift"].get_kernel_source(20)
+    kernel(np.zeros(20, np.float32), 1, 1.0)  # once built, the runner's lowered module gives the same text
+    assert kernel.get_kernel_source() == text
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    assert loaded["grouped"].get_kernel_source(x, np.zeros((1, 2, 2), np.float32)) != eager  # sizes from arrays
