@@ -9,8 +9,9 @@ TVM's CUDA code generator; no GPU and no nvcc are needed here.
 
 The launch metadata is read back from the host side of the split: the host calls the kernel with its
 arguments, then one value per launch parameter (`blockIdx.*`, `threadIdx.*`, and the dynamic
-shared-memory bytes). Values that depend on `T.dynamic` sizes are kept as Python expressions over those
-size names (`(M + 127) // 128`), which the TVM-free loader evaluates at launch.
+shared-memory bytes), and the value of each kernel argument (a tensor's pointer, a scalar parameter, or
+a size the host computes). Values that depend on `T.dynamic` sizes are kept as size expressions over
+those size names, which the TVM-free loader (compiler/runtime/cuda.py) evaluates at launch.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ class CudaBuild:
     source: str
     entry: str
     arch: str
-    grid: list[int | str]  # x, y, z
+    grid: list[Any]  # x, y, z: size expressions (compiler/runtime/cuda.py)
     block: list[int]  # x, y, z
-    dynamic_smem: int | str
-    kernel_args: list[dict[str, Any]]  # in the kernel's order: {"name", "kind": "tensor"|"scalar", "dtype"}
+    dynamic_smem: Any
+    launch_args: list[dict[str, Any]]  # the kernel's C parameters in order (compiler/runtime/cuda.py's format)
     device_module: Any = field(repr=False, default=None)
 
 
@@ -64,9 +65,10 @@ def cuda_target(arch: str) -> Any:
     return tvm.target.Target({"kind": "cuda", "arch": arch}).with_host("llvm")
 
 
-def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None) -> CudaBuild:
+def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scalars: tuple[str, ...] = ()) -> CudaBuild:
     """CUDA C for a lowered module with one kernel. `size_names` maps a TVM variable name to the name the
-    launch metadata should use (default: the variable's own name)."""
+    launch metadata should use (default: the variable's own name); `scalars` names the kernel's scalar
+    parameters, passed by name rather than as a size expression."""
     import tvm
     from tvm import tirx
     from tvm.tirx.build import codegen_build, split_host_device_mods
@@ -90,11 +92,11 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None) -> C
     if len(launch_values) != len(launch_params):
         raise ValueError(f"launch values {launch_values} do not match launch params {launch_params}")
     names = size_names or {}
-    grid: list[int | str] = [1, 1, 1]
+    grid: list[Any] = [1, 1, 1]
     block = [1, 1, 1]
-    smem: int | str = 0
+    smem: Any = 0
     for param, value in zip(launch_params, launch_values):
-        expr = to_python(value, names)
+        expr = to_size_expr(value, names)
         if param.startswith("blockIdx."):
             grid["xyz".index(param[-1])] = expr
         elif param.startswith("threadIdx."):
@@ -103,15 +105,16 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None) -> C
             block["xyz".index(param[-1])] = expr
         elif param == "tirx.use_dyn_shared_memory":
             smem = expr
-    args = []
-    for p in kernel.params:
+    launch_args = []
+    for p, value in zip(kernel.params, call.args[1:1 + n_args]):
         if isinstance(p.ty, tvm.ir.PointerType):
-            name = p.name[:-4] if p.name.endswith("_ptr") else p.name
-            args.append({"name": name, "kind": "tensor", "dtype": str(p.ty.element_type.dtype)})
+            launch_args.append({"param": p.name[:-4] if p.name.endswith("_ptr") else p.name})
+        elif isinstance(value, tirx.Var) and value.name in scalars:
+            launch_args.append({"param": value.name})
         else:
-            args.append({"name": names.get(p.name, p.name), "kind": "scalar", "dtype": str(p.ty.dtype)})
+            launch_args.append({"value": to_size_expr(value, names), "dtype": str(p.ty.dtype)})
     source = codegen_build(device, device_target).inspect_source()
-    return CudaBuild(source, entry, arch, grid, block, smem, args, device)
+    return CudaBuild(source, entry, arch, grid, block, smem, launch_args, device)
 
 
 def _kernel_call(host: Any, entry: str) -> Any:
@@ -127,31 +130,23 @@ def _kernel_call(host: Any, entry: str) -> Any:
     return found[0]
 
 
-def to_python(expr: Any, names: dict[str, str]) -> int | str:
-    """An integer, or a Python expression over size names, for a TVM integer expression."""
+def to_size_expr(expr: Any, names: dict[str, str]) -> Any:
+    """A TVM integer expression as a size expression of the artifact format (compiler/runtime/cuda.py):
+    an int, a size name, or {"add"|"mul"|"min"|"max": [...]} / {"sub"|"floordiv"|"mod": [a, b]}."""
     from tvm import tirx
 
     if isinstance(expr, tirx.IntImm):
         return int(expr.value)
-
-    def emit(e: Any) -> str:
-        if isinstance(e, tirx.IntImm):
-            return str(int(e.value))
-        if isinstance(e, tirx.Var):
-            return names.get(e.name, e.name)
-        if isinstance(e, tirx.Cast):
-            return emit(e.value)
-        ops = {tirx.Add: "+", tirx.Sub: "-", tirx.Mul: "*", tirx.FloorDiv: "//", tirx.FloorMod: "%"}
-        for cls, op in ops.items():
-            if isinstance(e, cls):
-                return f"({emit(e.a)} {op} {emit(e.b)})"
-        if isinstance(e, tirx.Min):
-            return f"min({emit(e.a)}, {emit(e.b)})"
-        if isinstance(e, tirx.Max):
-            return f"max({emit(e.a)}, {emit(e.b)})"
-        raise ValueError(f"launch value {e} has a form the launch metadata cannot express")
-
-    return emit(expr)
+    if isinstance(expr, tirx.Var):
+        return names.get(expr.name, expr.name)
+    if isinstance(expr, tirx.Cast):
+        return to_size_expr(expr.value, names)
+    ops = {tirx.Add: "add", tirx.Mul: "mul", tirx.Min: "min", tirx.Max: "max",
+           tirx.Sub: "sub", tirx.FloorDiv: "floordiv", tirx.FloorMod: "mod"}
+    for cls, op in ops.items():
+        if isinstance(expr, cls):
+            return {op: [to_size_expr(expr.a, names), to_size_expr(expr.b, names)]}
+    raise ValueError(f"launch value {expr} has a form the launch metadata cannot express")
 
 
 def param_specs(func: Any) -> list[dict[str, Any]]:
@@ -178,4 +173,36 @@ def generate_kernel(kdef: Any, arch: str) -> CudaBuild:
     from .pipeline import lower
     from .runtime import to_module
 
-    return generate(lower(to_module(kdef), "cuda"), arch)
+    scalars = tuple(p["name"] for p in param_specs(kdef.func) if p["kind"] == "scalar")
+    return generate(lower(to_module(kdef), "cuda"), arch, scalars=scalars)
+
+
+@dataclass
+class CudaArtifactBuild:
+    build: CudaBuild
+    cubin: Any  # cuda_toolchain.CubinResult
+    json_path: Any  # pathlib.Path, or None when not written
+
+    @property
+    def resources(self) -> Any:
+        return self.cubin.resources(self.build.entry)
+
+
+def build_artifact(kdef: Any, arch: str, out_dir: Any = None, name: str | None = None,
+                   workdir: Any = None) -> CudaArtifactBuild:
+    """Generate, compile with nvcc (ptxas report kept), and write `<name>.cubin` + `<name>.json` into
+    `out_dir` (when given) in the loader's format."""
+    from .cuda_toolchain import compile_cubin
+    from .runtime.cuda import write_artifact
+
+    build = generate_kernel(kdef, arch)
+    name = name or kdef.name
+    cubin = compile_cubin(build.source, arch, workdir=workdir, name=name)
+    json_path = None
+    if out_dir is not None:
+        meta = {"entry": build.entry, "arch": arch, "grid": build.grid, "block": build.block,
+                "dynamic_smem_bytes": build.dynamic_smem, "params": param_specs(kdef.func),
+                "launch_args": build.launch_args, "out_idx": list(kdef.out_idx or []),
+                "resources": cubin.resources(build.entry)}
+        json_path = write_artifact(out_dir, name, cubin.cubin, meta)
+    return CudaArtifactBuild(build, cubin, json_path)
