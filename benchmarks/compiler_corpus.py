@@ -18,7 +18,10 @@ is not: `/work/cc-venv` in docs/compiler.md ("Measuring TileLang's examples").
 
 Per kernel site the analyzer's instantiations are tried in order and the
 first complete one is used (the file's own sizes: call sites, autotune
-configs, defaults). Inputs are random (normal for floats, integers in
+configs, defaults). An instantiation in which the analyzer wrote a
+parameter's name (a symbol it has no value for, listed in its `unbound`)
+instead of a value is not complete (`max_seqlen_pad='max_seqlen_pad'`); a
+site with only such instantiations counts as "no complete instantiation". Inputs are random (normal for floats, integers in
 [-8, 8)). The reference is the file's `ref_program` (or the one function
 named `ref_*`/`*_ref*`/`reference*` that matches the kernel), called as
 TileLang's profiler calls it: with the kernel's input tensors as CPU torch
@@ -69,6 +72,13 @@ INCOMPLETE = re.compile(r"missing \d+ required|missing values for|unexpected key
                         r"is not bound: pass")
 MAX_ELEMENTS = 1 << 25  # a CPU run over more elements than this (all tensors) is not attempted
 TOL = {"float16": (1e-2, 1e-2), "bfloat16": (3e-2, 3e-2), "float32": (1e-4, 1e-4), "float64": (1e-8, 1e-8)}
+
+
+def unresolved_parameters(inst: dict, unbound: list[str]) -> list[str]:
+    """Parameters whose instantiation value is the analyzer's symbol for a value it could not compute (it
+    writes the name, `max_seqlen_pad='max_seqlen_pad'`, or an expression over unbound names), not a value."""
+    names = [re.compile(rf"\b{re.escape(u)}\b") for u in unbound]
+    return [key for key, v in inst.items() if isinstance(v, str) and (key in unbound or any(n.search(v) for n in names))]
 
 
 def ref_candidates(ns: dict, site: str, n_sites: int) -> tuple[str, object] | None:
@@ -348,18 +358,30 @@ def main() -> None:
             signal.alarm(0)
         report = analyze_source(text, str(path))
         by_site: dict[str, list[str]] = {}
+        placeholders: dict[str, list[str]] = {}  # site -> parameters the analyzer has no value for
         for k in report.kernels:
             inst = {key: v for key, v in (k.get("instantiation") or {}).items() if isinstance(v, (int, float, str, bool))}
             site = k.get("site")
             if site not in loaded.kernels:
                 continue
+            calls = by_site.setdefault(site, [])
+            unresolved = unresolved_parameters(inst, k.get("unbound") or [])
+            if unresolved:  # the analyzer wrote these parameters' names (symbols), not values: not a complete call
+                placeholders.setdefault(site, []).extend(n for n in unresolved if n not in placeholders[site])
+                continue
             call = f"{site}(" + ", ".join(f"{key}={v!r}" for key, v in inst.items()) + ")"
-            if call not in by_site.setdefault(site, []):
-                by_site[site].append(call)
+            if call not in calls:
+                calls.append(call)
         for site, calls in by_site.items():
             stats["kernel_sites"] += 1
             entry = {"site": site, "instantiation": None, "result": None}
             kdef = None
+            if not calls:
+                entry["result"] = ("no complete instantiation: the analyzer has no value for "
+                                   + ", ".join(placeholders.get(site, [])))
+                blockers["no complete instantiation found by the analyzer"] += 1
+                row["kernels"].append(entry)
+                continue
             for call in calls:
                 entry["instantiation"] = call
                 signal.alarm(60)

@@ -28,11 +28,11 @@ import importlib.machinery
 import sys
 import threading
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import LOAD_ERROR, UNSUPPORTED, CompileError, KernelError, NotSupported, at_line
+from .errors import KERNEL_ERROR, LOAD_ERROR, UNSUPPORTED, CompileError, KernelError, NotSupported, at_line
 
 _LOCK = threading.RLock()
 
@@ -310,10 +310,64 @@ def instantiate(loaded: LoadedFile, request: str) -> Any:
     except ValueError:
         raise KernelError(f"instantiation arguments must be literals: {request!r}") from None
     target = loaded.kernels[name]
+    strings = _string_arguments(target, args, kwargs)
     try:
         return _call(target, name, args, kwargs)
-    except TypeError as err:  # wrong arguments for the factory itself
-        raise KernelError(str(err)) from None
+    except CompileError as err:
+        if strings and "str" in err.diagnostic.message:
+            d = err.diagnostic
+            raise CompileError(err.path, replace(d, message=f"{d.message}{_strings_note(strings)}")) from None
+        raise
+    except Exception as err:  # noqa: BLE001 - the factory's own Python failed: located at its line
+        note = _strings_note(strings) if strings else ""
+        where = _user_frame(err, loaded.path)
+        if where is None:
+            if isinstance(err, TypeError):  # wrong arguments for the factory itself
+                raise KernelError(str(err) + note) from None
+            raise
+        if isinstance(err, NotSupported):
+            raise at_line(loaded.path, where[0], where[1], f"not supported yet: {err}", UNSUPPORTED) from None
+        message = str(err) if isinstance(err, KernelError) else f"{type(err).__name__}: {err}"
+        raise at_line(loaded.path, where[0], where[1], message + note, KERNEL_ERROR) from None
+
+
+def _string_arguments(target: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, str]:
+    """Instantiation arguments given as strings that are not dtype names (`max_seqlen_pad='max_seqlen_pad'`,
+    as the analyzer writes a parameter it has no value for), by parameter name."""
+    import inspect
+
+    from .frontend.language import _dtype_name
+
+    func = getattr(target, "func", target)
+    try:
+        bound = dict(inspect.signature(func).bind_partial(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        bound = {**{str(k): v for k, v in enumerate(args)}, **kwargs}
+    out = {}
+    for key, value in bound.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            _dtype_name(value)
+        except NotSupported:
+            out[key] = value
+    return out
+
+
+def _strings_note(strings: dict[str, str]) -> str:
+    given = ", ".join(f"{k}={v!r}" for k, v in strings.items())
+    return f" (the instantiation gives a string where a value may be expected: {given})"
+
+
+def _user_frame(err: BaseException, path: str) -> tuple[int, int] | None:
+    """(line, 0-based column) of the innermost traceback frame in the user's file, if any."""
+    import traceback
+
+    found = None
+    for frame in traceback.extract_tb(err.__traceback__):
+        if frame.filename == path and frame.lineno:
+            found = (frame.lineno, getattr(frame, "colno", None) or 0)
+    return found
 
 
 def _call(target: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -226,10 +226,21 @@ def _shape(shape) -> tuple[Any, ...]:
     for d in dims:
         if isinstance(d, tirx.IntImm):
             d = _py.int(d.value)
+        if isinstance(d, _py.str):
+            raise KernelError(f"shape dimension is {describe_str(d)}, not an integer")
         if isinstance(d, _py.bool) or not (isinstance(d, _py.int) or is_expr(d)) and not _is_const_dim(d):
             raise KernelError(f"shape dimension {d!r} is not an integer")
         out.append(d)
     return tuple(out)
+
+
+def describe_str(text: str) -> str:
+    """A str value in an error message, short: 'n' * 64 reads as "the str 'n' repeated 64 times"."""
+    n = len(text)
+    for period in _py.range(1, n // 2 + 1):
+        if n % period == 0 and text[:period] * (n // period) == text:
+            return f"the str {text[:period][:60]!r} repeated {n // period} times (a str multiplied by an int)"
+    return f"the str {text[:60]!r}" + ("..." if n > 60 else "")
 
 
 def _is_const_dim(value) -> bool:

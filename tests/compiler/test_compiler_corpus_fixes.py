@@ -283,3 +283,53 @@ def test_get_kernel_source_is_the_lowered_tir(tmp_path):
     assert kernel.get_kernel_source() == text
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
     assert loaded["grouped"].get_kernel_source(x, np.zeros((1, 2, 2), np.float32)) != eager  # sizes from arrays
+
+
+# ---------------------------------------------------------------- string arguments where sizes belong
+
+STR_SRC = '''
+import tilelang
+import tilelang.language as T
+
+
+def paged(batch, seqlen_pad, dim, dtype="float16"):
+    rows = batch * seqlen_pad
+
+    @T.prim_func
+    def main(KV: T.Tensor([rows, dim], dtype), O: T.Tensor([batch, dim], dtype)):
+        with T.Kernel(batch) as b:
+            T.copy(KV[b * seqlen_pad, 0], O[b, 0])
+    return main
+
+
+def persistent(M, N, out_dtype="float32"):
+    tiles = M + 1
+
+    @T.prim_func
+    def main(A: T.Tensor([M, N], out_dtype)):
+        with T.Kernel(tiles) as b:
+            A[0, 0] = 1.0
+    return main
+'''
+
+
+def test_string_argument_in_a_shape_is_named(tmp_path):
+    """An instantiation that gives a str where a size belongs (`max_seqlen_pad='max_seqlen_pad'`, as the
+    analyzer writes a parameter it has no value for) built a giant str as a shape dimension (MLA decode), or
+    failed with an unlocated "can only concatenate str" (DeepSeek V4 GEMM). Both are now located at the user's
+    line and name the str arguments; dtype strings are not mistaken for them."""
+    from compiler.loader import instantiate
+
+    loaded = _load(tmp_path, "strs", STR_SRC)
+    with pytest.raises(CompileError) as err:
+        instantiate(loaded, "paged(batch=4, seqlen_pad='seqlen_pad', dim=8)")
+    e = err.value
+    assert e.line == 10 and e.diagnostic.code == "TL951"  # the T.Tensor annotation of KV
+    assert "shape dimension is the str 'seqlen_pad' repeated 4 times (a str multiplied by an int)" in e.diagnostic.message
+    assert e.diagnostic.message.endswith("a value may be expected: seqlen_pad='seqlen_pad')")
+    with pytest.raises(CompileError) as err:
+        instantiate(loaded, "persistent(M='M', N='N', out_dtype='bfloat16')")
+    e = err.value
+    assert e.line == 17 and e.diagnostic.range.start.character == 12
+    assert e.diagnostic.message == ('TypeError: can only concatenate str (not "int") to str (the instantiation '
+                                    "gives a string where a value may be expected: M='M', N='N')")
