@@ -46,7 +46,7 @@ def build(out: Path, arch: str) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     index = []
-    print(f"| case | grid | block | dynamic smem (B) | registers | static smem (B) | spill st/ld (B) | nvcc s |")
+    print("| case | grid | block | dynamic smem (B) | registers | static smem (B) | spill st/ld (B) | nvcc s |")
     print("|---|---|---|---|---|---|---|---|")
     failures = 0
     for k, case in enumerate(cases()):

@@ -1,10 +1,15 @@
 """`tilec`: build and run TileLang kernels with the tilelsp compiler.
 
-    tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda --emit tir|lowered|llvm [-o DIR] [--no-verify]
+    tilec build FILE [--kernel NAME] [--instantiate CALL] --target cpu|cuda [--arch sm_XX]
+                --emit tir|lowered|llvm|cuda|ptx [-o DIR] [--no-verify]
     tilec run FILE --instantiate CALL [--scalar NAME=VALUE ...] [--check] [--seed N] [--no-verify]
 
 Before tracing, the kernel is checked with the analyzer's rules that TileLang
 enforces for the target (`compiler.verify`); `--no-verify` skips that.
+
+With `--target cuda -o DIR` the build writes the CUDA artifact (`<kernel>.cu`, `<kernel>.cubin`,
+`<kernel>.json`: launch metadata and ptxas resources, compiler/runtime/cuda.py's format) and prints the
+resources; nvcc is needed for the cubin and for `--emit ptx`.
 
 Errors print like tilelint's (`path:line:col: CODE message`). Exit status:
 0 success, 1 a located problem in the kernel (or a failed --check),
@@ -27,15 +32,17 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tilec", description="Compile and run TileLang kernels (CPU back end).")
+    p = argparse.ArgumentParser(prog="tilec", description="Compile and run TileLang kernels (CPU and CUDA back ends).")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="print or write the IR of a kernel")
     b.add_argument("file")
     b.add_argument("--kernel", help="kernel name (default: the only one, or the one in --instantiate)")
     b.add_argument("--instantiate", metavar="CALL", help="e.g. 'matmul(1024, 1024, 1024, 128, 128, 32)'")
     b.add_argument("--target", choices=("cpu", "cuda"), default="cpu")
+    b.add_argument("--arch", default="sm_90", help="CUDA arch for --target cuda: sm_80, sm_86, sm_89, sm_90, sm_90a")
     b.add_argument("--emit", choices=EMITS, default="tir")
-    b.add_argument("-o", "--output", metavar="DIR", help="write <kernel>.<ext> into DIR instead of stdout")
+    b.add_argument("-o", "--output", metavar="DIR",
+                   help="write <kernel>.<ext> into DIR instead of stdout (with --target cuda: also the artifact)")
     b.add_argument("--no-verify", action="store_true",
                    help="skip the check for kernels TileLang refuses on the target (the analyzer's error rules)")
     r = sub.add_parser("run", help="run a kernel on random inputs on the CPU")
@@ -115,15 +122,7 @@ def _trace(loaded: Any, request: str, target: str = "cpu", verify: bool = True) 
 def cmd_build(args: argparse.Namespace) -> int:
 
     if args.target == "cuda" or args.emit in ("cuda", "ptx"):
-        if not args.no_verify and Path(args.file).is_file():
-            # what TileLang refuses for CUDA is known already, even though nothing is built for it yet
-            from .verify import check
-
-            loaded = _load(args.file, "cuda", True)
-            check(loaded, _request(loaded, args.kernel, args.instantiate), "cuda")
-        print("tilec: the CUDA back end is not built yet (next issue); use --target cpu --emit tir|lowered|llvm",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return build_cuda(args)
     loaded = _load(args.file, "cpu", not args.no_verify)
     kdef = _trace(loaded, _request(loaded, args.kernel, args.instantiate), "cpu", not args.no_verify)
     if args.emit == "tir":
@@ -148,6 +147,64 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(path)
     else:
         print(text)
+    return EXIT_OK
+
+
+def build_cuda(args: argparse.Namespace) -> int:
+    from .cuda_toolchain import ARCHES, CudaCompileError
+    from .errors import CompileError, NotSupported
+
+    if args.emit == "llvm":
+        raise UsageError("--emit llvm is the CPU target's; for CUDA emit tir, lowered, cuda or ptx")
+    if args.arch not in ARCHES:
+        raise UsageError(f"--arch {args.arch}: the CUDA back end builds for {', '.join(ARCHES)}")
+    loaded = _load(args.file, "cuda", not args.no_verify)
+    request = _request(loaded, args.kernel, args.instantiate)
+    kdef = _trace(loaded, request, "cuda", not args.no_verify)
+    try:
+        return _build_cuda(args, kdef)
+    except NotSupported as err:
+        raise _located(loaded, Exception(f"not supported yet: {err}"), request) from None
+    except CudaCompileError as err:
+        located = err.to_compile_error()
+        raise located if isinstance(located, CompileError) else _located(loaded, err, request) from None
+
+
+def _build_cuda(args: argparse.Namespace, kdef: Any) -> int:
+    from .cuda_toolchain import find_nvcc
+
+    if (args.output or args.emit == "ptx") and find_nvcc() is None:
+        raise UsageError("nvcc was not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin): it is needed for "
+                         "the cubin (-o) and for --emit ptx; --emit tir|lowered|cuda work without it")
+    from .cuda_codegen import build_artifact, generate_kernel
+    from .pipeline import lower
+    from .runtime import to_module
+
+    if args.emit == "tir":
+        text = kdef.script()
+    elif args.emit == "lowered":
+        text = lower(to_module(kdef), "cuda").script()
+    elif args.emit == "cuda":
+        text = generate_kernel(kdef, args.arch).source
+    else:
+        from .cuda_toolchain import ptx
+
+        text = ptx(generate_kernel(kdef, args.arch).source, args.arch, name=kdef.name)
+    if not args.output:
+        print(text)
+        return EXIT_OK
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    result = build_artifact(kdef, args.arch, out, kdef.name)
+    (out / f"{kdef.name}.cu").write_text(result.build.source, encoding="utf-8")
+    if args.emit != "cuda":
+        ext = {"tir": "tir.py", "lowered": "lowered.py", "ptx": "ptx"}[args.emit]
+        (out / f"{kdef.name}.{ext}").write_text(text, encoding="utf-8")
+    r, b = result.resources, result.build
+    print(result.json_path)
+    print(f"{kdef.name} ({args.arch}): grid {b.grid}, block {b.block[0]}, dynamic shared memory "
+          f"{b.dynamic_smem} B, static shared memory {r.shared_bytes} B, {r.registers} registers, spills "
+          f"{r.spill_store_bytes}/{r.spill_load_bytes} B (store/load), nvcc {result.cubin.seconds:.2f} s")
     return EXIT_OK
 
 

@@ -199,12 +199,14 @@ class _LowerOps(Rewriter):
         if op is None:
             return self.default_stmt(s)
         if op.name not in _LOWER:
-            raise NotSupported(f"tile operator {op.name} on the CUDA target (this level)")
+            raise NotSupported("mbarriers and T.tma_copy (T.alloc_barrier, barrier waits and arrivals) on the "
+                               "CUDA target: the CUDA back end's first level has no warp specialization")
         return _LOWER[op.name](*op.args)
 
     def visit_AttrStmt(self, s: Any) -> Any:
         if s.attr_key == tile_ir.WARP_SPECIALIZE:
-            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target (this level)")
+            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target: the CUDA back end's first level "
+                               "has no warp specialization")
         return self.default_stmt(s)
 
 
