@@ -68,6 +68,10 @@ def test_run_check_passes_and_fails(kernel_file):
     assert code == 1 and "MISMATCH" in text, text
 
 
-def test_cuda_target_is_not_built_yet(kernel_file):
-    code, text = tilec("build", kernel_file("np.maximum"), "--target", "cuda")
-    assert code == 2 and "not built yet" in text
+def test_cuda_target_emits_cuda_and_refuses_llvm(kernel_file):
+    code, text = tilec("build", kernel_file("np.maximum"), "--instantiate", "vmax(50, 70, 32, 32)",
+                       "--target", "cuda", "--emit", "cuda")
+    assert code == 0 and "extern \"C\" __global__" in text and "max(" in text
+    code, text = tilec("build", kernel_file("np.maximum"), "--instantiate", "vmax(50, 70, 32, 32)",
+                       "--target", "cuda", "--emit", "llvm")
+    assert code == 2 and "--emit llvm is the CPU target's" in text
