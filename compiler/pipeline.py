@@ -6,9 +6,9 @@ global tensors as libatomic calls, run block loops serially, vectorize inner loo
 then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
 CompactBufferAllocation, see there).
 
-CUDA (first level, `passes/cuda_threads.py`): shared and fragment buffers into one dynamic shared-memory
-arena, tile ops to element nests with parallel element loops, guard global accesses, a `threadIdx.x` loop
-per block with each parallel nest spread over the threads, atomics as `atomicAdd`, barriers around
+CUDA (first level, `passes/cuda_threads.py`): a `threadIdx.x` loop per block, shared and fragment buffers into one dynamic shared-memory
+arena, tile ops to element nests with parallel element loops, guard global accesses, each parallel nest
+spread over the threads, atomics as `atomicAdd`, barriers around
 shared-memory work, remaining loops serial, let-bound bfloat16 values into cells; then
 `cuda_codegen.generate` runs TVM's passes (listed there) and its CUDA code generator.
 """
@@ -20,7 +20,8 @@ from typing import Any, Callable
 from .passes.barriers import lower_barriers
 from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
-from .passes.cuda_threads import bind_threads, insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena
+from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
+                                  spread_parallel, thread_loops)
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
@@ -42,10 +43,11 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
 ]
 
 CUDA_PIPELINE: list[Callable[[Any], Any]] = [
+    thread_loops,
     shared_arena,
     lower_tile_ops_cuda,
     guard_global_access,
-    bind_threads,
+    spread_parallel,
     lower_cuda_atomics,
     insert_barriers,
     serialize_block_loops,

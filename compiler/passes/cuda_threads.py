@@ -299,25 +299,46 @@ def _threads_of(loop: Any) -> int:
     return total
 
 
-class _BindThreads(Rewriter):
-    """Inside the innermost block loop (it carries `tl.threads`): a `threadIdx.x` loop over the threads,
-    and every top-level parallel nest spread over them."""
+class _ThreadLoop(Rewriter):
+    """Inside the innermost block loop (it carries `tl.threads`): a `threadIdx.x` loop over the threads."""
 
     def visit_For(self, s: Any) -> Any:
         if s.kind == tirx.ForKind.THREAD_BINDING and THREADS_KEY in s.annotations:
             threads = _threads_of(s)
             tx = tirx.Var("tx", "int32")
-            body = _Distribute(tx, threads).stmt(s.body)
             iv = tirx.IterVar(tvm.ir.Range(0, threads), tx, tirx.IterVar.ThreadIndex, "threadIdx.x")
-            inner = tirx.For(tx, _const(0), _const(threads), tirx.ForKind.THREAD_BINDING, body, iv)
+            inner = tirx.For(tx, _const(0), _const(threads), tirx.ForKind.THREAD_BINDING, s.body, iv)
             ann = {k: v for k, v in s.annotations.items() if k != THREADS_KEY}
             return tirx.For(s.loop_var, s.min, s.extent, s.kind, inner, s.thread_binding, ann, s.step)
         return self.default_stmt(s)
 
 
-def bind_threads(mod: tvm.IRModule) -> tvm.IRModule:
-    """A `threadIdx.x` loop per block; parallel nests become strided per-thread loops."""
-    return rewrite_funcs(mod, lambda f: with_body(f, _BindThreads().stmt(f.body)))
+def is_thread_loop(s: Any) -> bool:
+    return isinstance(s, tirx.For) and s.kind == tirx.ForKind.THREAD_BINDING \
+        and str(s.thread_binding.thread_tag) == "threadIdx.x"
+
+
+class InThreadLoop(Rewriter):
+    """Rewrites the body of each block's `threadIdx.x` loop with `make(tx, threads)`'s rewriter."""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+
+    def visit_For(self, s: Any) -> Any:
+        if is_thread_loop(s):
+            body = self.make(s.loop_var, int(s.extent.value)).stmt(s.body)
+            return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
+        return self.default_stmt(s)
+
+
+def thread_loops(mod: tvm.IRModule) -> tvm.IRModule:
+    """A `threadIdx.x` loop inside each block."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _ThreadLoop().stmt(f.body)))
+
+
+def spread_parallel(mod: tvm.IRModule) -> tvm.IRModule:
+    """Each top-level parallel nest of a block becomes a strided per-thread loop over its iterations."""
+    return rewrite_funcs(mod, lambda f: with_body(f, InThreadLoop(_Distribute).stmt(f.body)))
 
 
 # ------------------------------------------------------------------ barriers
@@ -386,14 +407,6 @@ class _Barriers(Rewriter):
         return out
 
 
-class _BarriersInBlocks(Rewriter):
-    def visit_For(self, s: Any) -> Any:
-        if s.kind == tirx.ForKind.THREAD_BINDING and str(s.thread_binding.thread_tag) == "threadIdx.x":
-            body = _Barriers(s.loop_var).stmt(s.body)
-            return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
-        return self.default_stmt(s)
-
-
 def insert_barriers(mod: tvm.IRModule) -> tvm.IRModule:
     """`__syncthreads()` around spread nests that touch shared memory; redundant shared stores on thread 0."""
-    return rewrite_funcs(mod, lambda f: with_body(f, _BarriersInBlocks().stmt(f.body)))
+    return rewrite_funcs(mod, lambda f: with_body(f, InThreadLoop(lambda tx, _: _Barriers(tx)).stmt(f.body)))

@@ -77,8 +77,8 @@ def test_tile_ops_become_parallel_element_nests():
     assert scopes(mod)["gemm_acc"] == "local"
 
 
-def test_bind_threads_spreads_each_parallel_nest_over_the_threads():
-    mod = run_until(module(*EW), C.bind_threads)
+def test_spread_parallel_spreads_each_parallel_nest_over_the_threads():
+    mod = run_until(module(*EW), C.spread_parallel)
     loops = nodes(mod, tirx.For)
     bound = [lp for lp in loops if lp.kind == tirx.ForKind.THREAD_BINDING
              and str(lp.thread_binding.thread_tag) == "threadIdx.x"]
