@@ -794,6 +794,12 @@ def use_swizzle(panel_size, order="row", enable=True):
     return None
 
 
+def no_set_max_nreg():
+    """No `setmaxnreg` register reallocation in a warp-specialized kernel: a CUDA code-generation hint with no
+    effect on results, so nothing to do on CPU."""
+    return None
+
+
 # ---------------------------------------------------------------- layouts
 
 
@@ -1066,7 +1072,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "alloc_shared", "alloc_local", "alloc_fragment", "alloc_var", "alloc_barrier",
     "Parallel", "Pipelined", "serial", "Serial", "unroll", "Unroll", "vectorized", "Vectorized", "grid",
     "copy", "fill", "clear", "gemm", "reduce_max", "reduce_min", "reduce_sum", "reduce_abssum", "reduce_absmax",
-    "cumsum", "atomic_add", "use_swizzle", "annotate_layout", "Layout",
+    "cumsum", "atomic_add", "use_swizzle", "no_set_max_nreg", "annotate_layout", "Layout",
     "exp", "exp2", "exp10", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "sin", "cos",
     "tan", "sinh", "cosh", "erf", "atan", "abs", "fabs", "floor", "ceil", "trunc", "round", "nearbyint", "isnan",
     "isinf", "isfinite", "pow", "fmod", "max", "min", "clamp", "ceildiv", "cdiv", "floordiv", "floormod",
