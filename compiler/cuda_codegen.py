@@ -74,7 +74,11 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
     from tvm.tirx.build import codegen_build, split_host_device_mods
 
     target = cuda_target(arch)
-    mod = tvm.ir.transform.Sequential(tvm_cuda_passes(target))(mod)
+    # `T.unroll` and our register loops stay loops with `#pragma unroll` (nvcc unrolls them): unrolled in
+    # the IR, their `Bind`s of shared-memory loads would sit at block level, which
+    # MergeSharedMemoryAllocations' liveness analysis refuses.
+    with tvm.transform.PassContext(config={"tirx.UnrollLoop": {"explicit_unroll": False}}):
+        mod = tvm.ir.transform.Sequential(tvm_cuda_passes(target))(mod)
     host, devices = split_host_device_mods(mod)
     if len(devices) != 1:
         raise ValueError(f"expected one device module, got {len(devices)}")
@@ -113,8 +117,18 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
             launch_args.append({"param": value.name})
         else:
             launch_args.append({"value": to_size_expr(value, names), "dtype": str(p.ty.dtype)})
-    source = codegen_build(device, device_target).inspect_source()
+    source = with_prelude(codegen_build(device, device_target).inspect_source())
     return CudaBuild(source, entry, arch, grid, block, smem, launch_args, device)
+
+
+def with_prelude(source: str) -> str:
+    """Our device helpers (passes/cuda_mma.PRELUDE) go before the kernel when it calls them."""
+    from .passes.cuda_mma import PRELUDE, uses_prelude
+
+    if not uses_prelude(source):
+        return source
+    at = source.find('extern "C" __global__')
+    return source[:at] + PRELUDE + "\n" + source[at:]
 
 
 def _kernel_call(host: Any, entry: str) -> Any:

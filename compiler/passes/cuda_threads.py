@@ -264,6 +264,8 @@ class _Distribute(Rewriter):
         self.count = 0
 
     def visit_For(self, s: Any) -> Any:
+        if SPREAD_KEY in s.annotations:
+            return s  # already one thread's share (passes/cuda_mma.py)
         if s.kind != tirx.ForKind.PARALLEL:
             return self.default_stmt(s)
         loops, inner = _perfect_parallel_nest(s)

@@ -58,7 +58,7 @@ EW = ("elementwise_add", "elementwise_add(100, 70, 32, 32)")
 
 
 def test_shared_arena_moves_shared_and_fragments_only():
-    mod = C.shared_arena(module(*GEMM))
+    mod = C.shared_arena(module(*INT8))
     s = scopes(mod)
     assert s == {"A_shared": "shared.dyn", "B_shared": "shared.dyn", "acc": "shared.dyn"}
     # every use follows the new buffers: no load or store names an old one
@@ -66,8 +66,11 @@ def test_shared_arena_moves_shared_and_fragments_only():
     assert "local.fragment" not in used
 
 
+INT8 = ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)")
+
+
 def test_tile_ops_become_parallel_element_nests():
-    mod = run_until(module(*GEMM), C.lower_tile_ops_cuda)
+    mod = run_until(module(*INT8), C.lower_tile_ops_cuda)  # an int8 gemm stays SIMT (no mma path yet)
     text = mod.script()
     assert "tl.copy" not in text and "tl.gemm" not in text and "tl.fill" not in text
     loops = nodes(mod, tirx.For)
@@ -89,16 +92,7 @@ def test_spread_parallel_spreads_each_parallel_nest_over_the_threads():
     assert not [lp for lp in loops if lp.kind == tirx.ForKind.PARALLEL]
 
 
-def test_barriers_fence_shared_work_and_redundant_shared_stores_run_on_thread_0():
-    mod = run_until(module(*EW), C.insert_barriers)
-    body = mod["main"].body
-    syncs = [n for n in walk(body) if isinstance(n, tvm.ir.Call) and n.op.name == "tirx.tvm_storage_sync"]
-    assert len(syncs) == 5  # before, between each of the four nests, after: adjacent barriers merged
-
-
-def test_redundant_shared_store_is_guarded(tmp_path):
-    path = tmp_path / "k.py"
-    path.write_text('''
+SHARED_RMW = '''
 import tilelang.language as T
 
 def k(n=64):
@@ -110,9 +104,18 @@ def k(n=64):
             s[0] = s[0] + 1.0
             T.copy(s, A)
     return main
-''')
+'''
+
+
+def test_barriers_fence_shared_work_and_redundant_shared_stores_run_on_thread_0(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_text(SHARED_RMW)
     mod = lower(to_module(instantiate(load(path), "k()")), "cuda")
-    guards = [n for n in walk(mod["main"].body) if isinstance(n, tirx.IfThenElse)
+    body = mod["main"].body
+    syncs = [n for n in walk(body) if isinstance(n, tvm.ir.Call) and n.op.name == "tirx.tvm_storage_sync"]
+    # before the fill, between it and the guarded store, between that and the copy, after the copy
+    assert len(syncs) == 4
+    guards = [n for n in walk(body) if isinstance(n, tirx.IfThenElse)
               and isinstance(n.condition, tirx.EQ) and "tx" in str(n.condition)]
     assert len(guards) == 1
     src = generate_kernel(instantiate(load(path), "k()"), "sm_90").source
@@ -135,10 +138,15 @@ def test_unsupported_warp_specialization_is_a_clear_error():
 # (example, call, grid, threads, dynamic shared memory bytes): the arena holds every shared and fragment
 # buffer, merged by TVM (buffers whose lifetimes do not overlap share bytes).
 LAUNCH = [
-    ("elementwise_add", "elementwise_add(100, 70, 32, 32)", [3, 4, 1], 256, 2 * 32 * 32 * 4),
+    # both fragments in registers (cyclic layout): no shared memory at all
+    ("elementwise_add", "elementwise_add(100, 70, 32, 32)", [3, 4, 1], 256, 0),
+    # the accumulator in mma registers; A and B tiles (no pipeline stages yet)
     ("gemm_pipelined", "matmul(M=1024, N=1024, K=1024, block_M=128, block_N=128, block_K=32)", [8, 8, 1], 128,
-     (128 * 32 + 32 * 128) * 2 + 128 * 128 * 4),
-    ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, (32 * 16 + 16 * 32) * 2 + 32 * 32 * 4),
+     (128 * 32 + 32 * 128) * 2),
+    ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, (32 * 16 + 16 * 32) * 2),
+    # an int8 gemm: the accumulator stays in shared memory
+    ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)", [2, 2, 1], 128,
+     2 * 32 * 32 + 32 * 32 * 4),
 ]
 
 
@@ -187,7 +195,7 @@ def test_artifact_builds_with_ptxas_report(tmp_path, arch):
     result = build_artifact(k, arch, tmp_path, "gemm")
     art = read_artifact(tmp_path / "gemm.json")
     assert art.entry == "main_kernel" and art.arch == arch and art.cubin[:4] == b"\x7fELF"
-    assert art.dynamic_smem == (32 * 16 + 16 * 32) * 2 + 32 * 32 * 4
+    assert art.dynamic_smem == (32 * 16 + 32 * 16) * 2
     assert art.resources["registers"] == result.resources.registers > 0
     assert art.resources["spill_store_bytes"] == 0 and art.resources["shared_bytes"] == 0
     assert [p.name for p in art.params] == ["A", "B", "C"] and art.out_idx == [2]

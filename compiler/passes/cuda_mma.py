@@ -1,0 +1,488 @@
+"""Register fragments and tensor-core gemm for CUDA (the second level; runs before `cuda_threads`).
+
+A fragment gets a thread layout, and lives in per-thread registers, when every use of it is one the
+layout can serve element by element:
+
+- the accumulator of a `T.gemm` whose A and B are float16 or bfloat16 tiles in shared memory and whose C
+  is float32 (`mma_layout`: the warps tile C, each warp in m16n8 pieces; the `mma.sync.m16n8k16`
+  accumulator layout inside a piece), or
+- otherwise any fragment (`cyclic_layout`: element f of the flattened tile on thread f % threads, when
+  the tile's size is a multiple of the thread count),
+
+and besides that only: `T.fill`/`T.clear` of the whole fragment, `T.copy` of the whole fragment to or
+from global or shared memory, and `T.Parallel` nests over exactly the fragment's shape that index it with
+the loop variables in order. Any other use (a reduction, a slice, a transposed index) keeps the fragment
+in shared memory (`cuda_threads`, first level), where every thread can reach every element.
+
+A rewritten use becomes a per-thread loop over the thread's registers (annotated `tl.spread`, so the
+barrier pass fences it as a whole and `spread_parallel` leaves it alone), with each register's tile
+coordinates bound from the thread index.
+
+The gemm loads A and B with `ldmatrix` (x4; `.trans` where the tile is stored k-major for B, or m-major
+for a transposed A) and multiplies with `mma.sync.aligned.m16n8k16.row.col` into fp32 registers. The
+instructions are small device functions of ours (`PRELUDE`), prepended to the generated CUDA source and
+called through `call_extern` with the addresses of register arrays and shared-memory elements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import tvm
+from tvm import tirx
+from tvm.ir.expr import TensorLoad
+
+from .. import tile_ir
+from ..ir import walk
+from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..tile_ir import RegionRef
+from .cuda_threads import SPREAD_KEY, InThreadLoop
+from .lower_tile_ops import _cast
+
+PRELUDE = r"""
+// tilelsp tensor-core helpers: ldmatrix and mma.sync (m16n8k16, fp32 accumulators)
+__device__ __forceinline__ unsigned tl_smem_addr(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void tl_ldmatrix_x4(unsigned* r, const void* smem) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
+}
+__device__ __forceinline__ void tl_ldmatrix_x4_trans(unsigned* r, const void* smem) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
+}
+__device__ __forceinline__ void tl_mma_f16_f32(float* c, const unsigned* a, const unsigned* b) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void tl_mma_bf16_f32(float* c, const unsigned* a, const unsigned* b) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+"""
+
+FRAGMENT = "local.fragment"
+
+
+def _c(v: int) -> Any:
+    return tirx.const(v, "int32")
+
+
+# ------------------------------------------------------------------ layouts
+
+
+@dataclass(frozen=True)
+class MmaLayout:
+    """C (m x n) over `warps_m x warps_n` warps; per warp `mt x nt` pieces of 16 x 8; register
+    r = (mi * nt + ni) * 4 + c holds row wm * (m / warps_m) + mi * 16 + lane / 4 + 8 * (c / 2) and
+    column wn * (n / warps_n) + ni * 8 + 2 * (lane % 4) + c % 2 (the m16n8k16 accumulator layout)."""
+
+    m: int
+    n: int
+    warps_m: int
+    warps_n: int
+
+    @property
+    def mt(self) -> int:
+        return self.m // self.warps_m // 16
+
+    @property
+    def nt(self) -> int:
+        return self.n // self.warps_n // 8
+
+    @property
+    def size(self) -> int:
+        return self.mt * self.nt * 4
+
+    def warp_origin(self, tx: Any) -> tuple[Any, Any]:
+        warp = tirx.floordiv(tx, 32)
+        return (tirx.floordiv(warp, self.warps_n) * (self.m // self.warps_m),
+                tirx.floormod(warp, self.warps_n) * (self.n // self.warps_n))
+
+    def coords(self, tx: Any, r: Any) -> list[Any]:
+        lane = tirx.floormod(tx, 32)
+        m0, n0 = self.warp_origin(tx)
+        mi, ni, c = tirx.floordiv(r, self.nt * 4), tirx.floormod(tirx.floordiv(r, 4), self.nt), tirx.floormod(r, 4)
+        row = m0 + mi * 16 + tirx.floordiv(lane, 4) + tirx.floordiv(c, 2) * 8
+        col = n0 + ni * 8 + tirx.floormod(lane, 4) * 2 + tirx.floormod(c, 2)
+        return [row, col]
+
+
+@dataclass(frozen=True)
+class CyclicLayout:
+    """Element f of the flattened tile on thread f % threads, register f // threads."""
+
+    shape: tuple[int, ...]
+    threads: int
+
+    @property
+    def size(self) -> int:
+        total = 1
+        for d in self.shape:
+            total *= d
+        return total // self.threads
+
+    def coords(self, tx: Any, r: Any) -> list[Any]:
+        f = r * self.threads + tx
+        out = []
+        stride = 1
+        for d in reversed(self.shape):
+            out.append(tirx.floormod(tirx.floordiv(f, stride), d) if stride > 1 else tirx.floormod(f, d))
+            stride *= d
+        return list(reversed(out))
+
+
+def mma_partition(m: int, n: int, warps: int) -> tuple[int, int] | None:
+    """warps_m x warps_n = warps with m % (16 warps_m) == 0 and n % (16 warps_n) == 0, the warp tile as
+    square as possible; None when there is none."""
+    best = None
+    for wm in range(1, warps + 1):
+        if warps % wm:
+            continue
+        wn = warps // wm
+        if m % (16 * wm) or n % (16 * wn):
+            continue
+        score = abs(m // wm - n // wn)
+        if best is None or score < best[0]:
+            best = (score, wm, wn)
+    return None if best is None else (best[1], best[2])
+
+
+def _shape(buf: Any) -> tuple[int, ...] | None:
+    dims = []
+    for d in buf.shape:
+        if not isinstance(d, tirx.IntImm):
+            return None
+        dims.append(int(d.value))
+    return tuple(dims)
+
+
+def _whole(r: RegionRef) -> bool:
+    shape = _shape(r.buffer)
+    return shape is not None and tuple(r.extents) == shape and all(
+        isinstance(m, tirx.IntImm) and int(m.value) == 0 for m in r.mins)
+
+
+def _mma_gemm(op: tile_ir.TileOp, threads: int) -> MmaLayout | None:
+    a, b, c, trans_a, trans_b, _ = op.args
+    if c.buffer.scope() != FRAGMENT or str(c.buffer.dtype) != "float32" or not _whole(c) or len(c.extents) != 2:
+        return None
+    if any(not r.buffer.scope().startswith("shared") for r in (a, b)):
+        return None
+    if str(a.buffer.dtype) != str(b.buffer.dtype) or str(a.buffer.dtype) not in ("float16", "bfloat16"):
+        return None
+    m, n = c.extents
+    k = a.extents[-2] if trans_a else a.extents[-1]
+    if k % 16 or threads % 32:
+        return None
+    # every region's row (its last axis) starts 16-byte aligned for ldmatrix
+    for r in (a, b):
+        if int(r.buffer.shape[-1]) % 8 or not (isinstance(r.mins[-1], tirx.IntImm) and int(r.mins[-1].value) % 8 == 0):
+            return None
+    part = mma_partition(m, n, threads // 32)
+    return None if part is None else MmaLayout(m, n, part[0], part[1])
+
+
+# ------------------------------------------------------------------ planning
+
+
+def _tile_ops(body: Any) -> list[tile_ir.TileOp]:
+    return [op for s in walk(body) if isinstance(s, tirx.Evaluate) for op in [tile_ir.decode(s)] if op is not None]
+
+
+def plan(func: Any, threads: int) -> dict[Any, Any]:
+    """Candidate layouts: gemm accumulators get the mma layout, other fragments the cyclic one."""
+    out: dict[Any, Any] = {}
+    refused = set()
+    for op in _tile_ops(func.body):
+        if op.name == "gemm":
+            c = op.args[2].buffer
+            layout = _mma_gemm(op, threads)
+            if layout is None or (c in out and out[c] != layout):
+                refused.add(c)
+            else:
+                out[c] = layout
+    for s in walk(func.body):
+        if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == FRAGMENT and s.buffer not in out:
+            shape = _shape(s.buffer)
+            if shape is not None and CyclicLayout(shape, threads).size * threads == _numel(shape):
+                out[s.buffer] = CyclicLayout(shape, threads)
+    for buf in refused:
+        out.pop(buf, None)
+    return out
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    total = 1
+    for d in shape:
+        total *= d
+    return total
+
+
+# ------------------------------------------------------------------ rewriting
+
+
+def _loads(node: Any, buf: Any) -> bool:
+    return any(isinstance(n, TensorLoad) and n.source.same_as(buf) or isinstance(n, tirx.BufferStore)
+               and n.buffer.same_as(buf) for n in walk(node))
+
+
+class _Registers(Rewriter):
+    """Rewrites the uses of planned fragments inside one block's thread loop."""
+
+    def __init__(self, tx: Any, threads: int, layouts: dict[Any, Any]) -> None:
+        self.tx = tx
+        self.threads = threads
+        self.layouts = layouts
+        self.regs = {buf: tirx.decl_buffer((lay.size,), buf.dtype, name=buf.name + "_r", scope="local")
+                     for buf, lay in layouts.items()}
+        self.count = 0
+
+    def _per_thread(self, size: int, make: Any) -> Any:
+        self.count += 1
+        r = tirx.Var(f"r{self.count}", "int32")
+        return tirx.For(r, _c(0), _c(size), tirx.ForKind.UNROLLED, make(r), None, {SPREAD_KEY: 1})
+
+    # -- allocations
+    def visit_AllocBuffer(self, s: Any) -> Any:
+        if s.buffer in self.regs:
+            return tirx.AllocBuffer(self.regs[s.buffer])
+        return s
+
+    # -- tile operators
+    def visit_Evaluate(self, s: Any) -> Any:
+        op = tile_ir.decode(s)
+        if op is None:
+            return s
+        if op.name == "fill" and op.args[0].buffer in self.layouts and _whole(op.args[0]):
+            buf, value = op.args[0].buffer, op.args[1]
+            regs = self.regs[buf]
+            return self._per_thread(self.layouts[buf].size, lambda r: tirx.BufferStore(regs, _cast(value, buf.dtype), [r]))
+        if op.name == "copy":
+            src, dst = op.args
+            if src.buffer in self.layouts and _whole(src) and dst.buffer not in self.layouts \
+                    and _same_tile(dst, src.buffer):
+                return self._copy_out(src.buffer, dst)
+            if dst.buffer in self.layouts and _whole(dst) and src.buffer not in self.layouts \
+                    and _same_tile(src, dst.buffer):
+                return self._copy_in(src, dst.buffer)
+        if op.name == "gemm" and op.args[2].buffer in self.layouts \
+                and isinstance(self.layouts[op.args[2].buffer], MmaLayout):
+            return self._gemm(*op.args)
+        return s
+
+    def _region_index(self, r: RegionRef, coords: list[Any]) -> list[Any]:
+        axes = r.nonunit_axes()
+        idx = list(r.mins)
+        for ax, v in zip(axes, coords[len(coords) - len(axes):]):
+            idx[ax] = r.mins[ax] + v
+        return idx
+
+    def _copy_out(self, buf: Any, dst: RegionRef) -> Any:
+        layout, regs = self.layouts[buf], self.regs[buf]
+
+        def body(r: Any) -> Any:
+            coords = [c for c, d in zip(layout.coords(self.tx, r), _shape(buf)) if d != 1]
+            return tirx.BufferStore(dst.buffer, _cast(tirx.BufferLoad(regs, [r]), dst.buffer.dtype),
+                                    self._region_index(dst, coords))
+
+        return self._per_thread(layout.size, body)
+
+    def _copy_in(self, src: RegionRef, buf: Any) -> Any:
+        layout, regs = self.layouts[buf], self.regs[buf]
+
+        def body(r: Any) -> Any:
+            coords = [c for c, d in zip(layout.coords(self.tx, r), _shape(buf)) if d != 1]
+            return tirx.BufferStore(regs, _cast(tirx.BufferLoad(src.buffer, self._region_index(src, coords)),
+                                                buf.dtype), [r])
+
+        return self._per_thread(layout.size, body)
+
+    def _gemm(self, a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+        layout: MmaLayout = self.layouts[c.buffer]
+        regs = self.regs[c.buffer]
+        k = a.extents[-2] if trans_a else a.extents[-1]
+        mt, nt = layout.mt, layout.nt
+        lane = tirx.floormod(self.tx, 32)
+        m0, n0 = layout.warp_origin(self.tx)
+        a_regs = tirx.decl_buffer((mt * 4,), "uint32", name="a_frag", scope="local")
+        b_regs = tirx.decl_buffer((nt * 2,), "uint32", name="b_frag", scope="local")
+        kk, mi, nj = (tirx.Var(n, "int32") for n in ("kk", "mi", "nj"))
+        k0 = kk * 16
+
+        def at(r: RegionRef, row: Any, col: Any) -> Any:
+            """Address of element (row, col) of a 2-D region (its last two axes)."""
+            idx = list(r.mins)
+            idx[-2] = r.mins[-2] + row
+            idx[-1] = r.mins[-1] + col
+            return tirx.address_of(tirx.BufferLoad(r.buffer, idx))
+
+        if trans_a:  # A stored k x m: each 8x8 piece transposed
+            a_addr = at(a, k0 + tirx.floormod(lane, 8) + tirx.floordiv(lane, 16) * 8,
+                        m0 + mi * 16 + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8)
+            a_fn = "tl_ldmatrix_x4_trans"
+        else:  # A stored m x k
+            a_addr = at(a, m0 + mi * 16 + tirx.floormod(lane, 16), k0 + tirx.floordiv(lane, 16) * 8)
+            a_fn = "tl_ldmatrix_x4"
+        if trans_b:  # B stored n x k
+            b_addr = at(b, n0 + nj * 16 + tirx.floormod(lane, 8) + tirx.floordiv(lane, 16) * 8,
+                        k0 + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8)
+            b_fn = "tl_ldmatrix_x4"
+        else:  # B stored k x n
+            b_addr = at(b, k0 + tirx.floormod(lane, 8) + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8,
+                        n0 + nj * 16 + tirx.floordiv(lane, 16) * 8)
+            b_fn = "tl_ldmatrix_x4_trans"
+        mma = "tl_mma_bf16_f32" if str(a.buffer.dtype) == "bfloat16" else "tl_mma_f16_f32"
+
+        def call(fn: str, *args: Any) -> Any:
+            return tirx.Evaluate(tirx.call_extern("int32", fn, *args))
+
+        def unrolled(var: Any, extent: int, body: Any) -> Any:
+            return tirx.For(var, _c(0), _c(extent), tirx.ForKind.UNROLLED, body)
+
+        load_a = unrolled(mi, mt, call(a_fn, tirx.address_of(tirx.BufferLoad(a_regs, [mi * 4])), a_addr))
+        load_b = unrolled(nj, nt // 2, call(b_fn, tirx.address_of(tirx.BufferLoad(b_regs, [nj * 4])), b_addr))
+        mi2, ni2 = tirx.Var("mi", "int32"), tirx.Var("ni", "int32")
+        multiply = unrolled(mi2, mt, unrolled(ni2, nt, call(
+            mma, tirx.address_of(tirx.BufferLoad(regs, [(mi2 * nt + ni2) * 4])),
+            tirx.address_of(tirx.BufferLoad(a_regs, [mi2 * 4])), tirx.address_of(tirx.BufferLoad(b_regs, [ni2 * 2])))))
+        steps = tirx.For(kk, _c(0), _c(k // 16), tirx.ForKind.UNROLLED if k // 16 <= 4 else tirx.ForKind.SERIAL,
+                         tirx.SeqStmt([load_a, load_b, multiply]), None, {SPREAD_KEY: 1})
+        stmts = [tirx.AllocBuffer(a_regs), tirx.AllocBuffer(b_regs)]
+        if clear:
+            stmts.append(self._per_thread(layout.size, lambda r: tirx.BufferStore(regs, tirx.const(0, "float32"), [r])))
+        stmts.append(steps)
+        return tirx.SeqStmt(stmts)
+
+    # -- T.Parallel nests over a planned fragment
+    def visit_For(self, s: Any) -> Any:
+        if s.kind != tirx.ForKind.PARALLEL:
+            return self.default_stmt(s)
+        loops, inner = [], s
+        while isinstance(inner, tirx.For) and inner.kind == tirx.ForKind.PARALLEL:
+            loops.append(inner)
+            inner = inner.body
+        shape = tuple(int(lp.extent.value) if isinstance(lp.extent, tirx.IntImm) else -1 for lp in loops)
+        loop_vars = [lp.loop_var for lp in loops]
+        touched = [buf for buf in self.layouts if _loads(inner, buf)]
+        if not touched:
+            return s
+        layout = self.layouts[touched[0]]
+        if any(self.layouts[b] != layout for b in touched) or any(_shape(b) != shape for b in touched):
+            return s  # left for the leftover check: those fragments fall back to shared memory
+        if not all(_identity(inner, b, loop_vars) for b in touched):
+            return s
+        regs = {b: self.regs[b] for b in touched}
+
+        def body(r: Any) -> Any:
+            binds = [tirx.Bind(v, c) for v, c in zip(loop_vars, layout.coords(self.tx, r))]
+            return tirx.SeqStmt(binds + [_Subst(regs, r).stmt(_serial(inner))])
+
+        return self._per_thread(layout.size, body)
+
+
+def _same_tile(r: RegionRef, buf: Any) -> bool:
+    """The region's non-unit extents are the fragment's non-unit dimensions, in order."""
+    return [e for e in r.extents if e != 1] == [d for d in _shape(buf) if d != 1]
+
+
+def _identity(stmt: Any, buf: Any, loop_vars: list[Any]) -> bool:
+    for n in walk(stmt):
+        if isinstance(n, TensorLoad) and n.source.same_as(buf) or isinstance(n, tirx.BufferStore) and n.buffer.same_as(buf):
+            idx = n.indices
+            if len(idx) != len(loop_vars) or not all(isinstance(i, tirx.Var) and i.same_as(v)
+                                                     for i, v in zip(idx, loop_vars)):
+                return False
+    return True
+
+
+def _serial(stmt: Any) -> Any:
+    class _S(Rewriter):
+        def visit_For(self, s: Any) -> Any:
+            body = self.stmt(s.body)
+            kind = tirx.ForKind.SERIAL if s.kind == tirx.ForKind.PARALLEL else s.kind
+            return tirx.For(s.loop_var, s.min, s.extent, kind, body, s.thread_binding, s.annotations, s.step)
+
+    return _S().stmt(stmt)
+
+
+class _Subst(Rewriter):
+    def __init__(self, regs: dict[Any, Any], r: Any) -> None:
+        self.regs = regs
+        self.r = r
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        for buf, reg in self.regs.items():
+            if s.buffer.same_as(buf):
+                return tirx.BufferStore(reg, value, [self.r])
+        return tirx.BufferStore(s.buffer, value, [self.expr(i) for i in s.indices])
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        for buf, reg in self.regs.items():
+            if e.source.same_as(buf):
+                return tirx.BufferLoad(reg, [self.r])
+        return self.default_expr(e)
+
+
+def _leftovers(body: Any, bufs: list[Any]) -> set[Any]:
+    """Planned fragments still referenced after the rewrite (a use no layout rewrite served)."""
+    left = set()
+    for n in walk(body):
+        if isinstance(n, TensorLoad):
+            src = n.source
+        elif isinstance(n, tirx.BufferStore):
+            src = n.buffer
+        else:
+            continue
+        for b in bufs:
+            if src.same_as(b):
+                left.add(b)
+    return left
+
+
+def _rewrite_func(func: Any) -> Any:
+    threads = _thread_count(func.body)
+    if threads is None:
+        return func
+    layouts = plan(func, threads)
+    while layouts:
+        rewriters: list[_Registers] = []
+
+        def make(tx: Any, n: int) -> _Registers:
+            rw = _Registers(tx, n, layouts)
+            rewriters.append(rw)
+            return rw
+
+        body = InThreadLoop(make).stmt(func.body)
+        left = _leftovers(body, list(layouts))
+        if not left:
+            return with_body(func, body)
+        for b in left:
+            layouts.pop(b)
+    return func
+
+
+def _thread_count(body: Any) -> int | None:
+    from .cuda_threads import is_thread_loop
+
+    for n in walk(body):
+        if is_thread_loop(n):
+            return int(n.extent.value)
+    return None
+
+
+def register_fragments(mod: tvm.IRModule) -> tvm.IRModule:
+    """Fragments with a thread layout move to per-thread registers; gemms into mma-layout accumulators
+    become ldmatrix + mma.sync."""
+    return rewrite_funcs(mod, _rewrite_func)
+
+
+def uses_prelude(source: str) -> bool:
+    return "tl_mma_" in source or "tl_ldmatrix_" in source

@@ -1,0 +1,103 @@
+"""Register fragments and the tensor-core gemm (compiler/passes/cuda_mma.py), without a GPU: the layouts
+cover every tile element exactly once, the warp partition, which fragments move to registers, and the
+instructions the gemm becomes. benchmarks/gpu_check.py runs the kernels on a GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("tvm")
+
+from tvm import tirx  # noqa: E402
+
+from compiler.cuda_codegen import generate_kernel  # noqa: E402
+from compiler.loader import instantiate, load  # noqa: E402
+from compiler.passes import cuda_mma as M  # noqa: E402
+from compiler.passes.cuda_threads import thread_loops  # noqa: E402
+from compiler.runtime import to_module  # noqa: E402
+from conftest import EXAMPLES  # noqa: E402
+
+
+def owners(layout, threads: int) -> dict[tuple[int, ...], list[tuple[int, int]]]:
+    """(element) -> [(thread, register)] by evaluating the layout's coordinates for every thread."""
+    tx, r = tirx.Var("tx", "int32"), tirx.Var("r", "int32")
+    exprs = layout.coords(tx, r)
+    out: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    for t in range(threads):
+        for k in range(layout.size):
+            vals = tuple(_eval(e, {"tx": t, "r": k}) for e in exprs)
+            out.setdefault(vals, []).append((t, k))
+    return out
+
+
+def _eval(e, env):
+    """A small evaluator for the integer expressions the layouts build."""
+    if isinstance(e, tirx.IntImm):
+        return int(e.value)
+    if isinstance(e, tirx.Var):
+        return env[e.name]
+    a, b = _eval(e.a, env), _eval(e.b, env)
+    return {tirx.Add: lambda: a + b, tirx.Sub: lambda: a - b, tirx.Mul: lambda: a * b,
+            tirx.FloorDiv: lambda: a // b, tirx.FloorMod: lambda: a % b}[type(e)]()
+
+
+@pytest.mark.parametrize("m,n,threads", [(128, 128, 128), (64, 64, 128), (32, 32, 128), (128, 256, 256), (64, 128, 256)])
+def test_mma_layout_is_a_bijection(m, n, threads):
+    wm, wn = M.mma_partition(m, n, threads // 32)
+    layout = M.MmaLayout(m, n, wm, wn)
+    own = owners(layout, threads)
+    assert sorted(own) == [(i, j) for i in range(m) for j in range(n)]
+    assert all(len(v) == 1 for v in own.values())
+    assert layout.size * threads == m * n
+
+
+def test_mma_layout_matches_the_m16n8k16_accumulator():
+    # lane 5 of warp 0 holds rows 1 and 9, columns 2 and 3 of the first 16x8 piece
+    layout = M.MmaLayout(16, 8, 1, 1)
+    own = owners(layout, 32)
+    assert [k for (t, k) in own[(1, 2)] + own[(1, 3)] + own[(9, 2)] + own[(9, 3)] if t == 5] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("shape,threads", [((32, 32), 256), ((64,), 64), ((8, 4, 16), 128)])
+def test_cyclic_layout_is_a_bijection(shape, threads):
+    layout = M.CyclicLayout(shape, threads)
+    own = owners(layout, threads)
+    assert len(own) == layout.size * threads and all(len(v) == 1 for v in own.values())
+
+
+def test_mma_partition():
+    assert M.mma_partition(128, 128, 4) == (2, 2)
+    assert M.mma_partition(64, 256, 8) == (1, 8)  # 64x32 warp tiles; 32x64 (2, 4) ties, the first wins
+    assert M.mma_partition(16, 128, 4) == (1, 4)
+    assert M.mma_partition(16, 16, 4) is None  # no way to give 4 warps 16-row, 16-column pieces
+
+
+def plan_of(example: str, call: str) -> dict[str, str]:
+    mod = thread_loops(to_module(instantiate(load(EXAMPLES / f"{example}.py"), call)))
+    func = mod["main"]
+    threads = M._thread_count(func.body)
+    after = M.register_fragments(mod)["main"]
+    local = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == "local"}
+    planned = M.plan(func, threads)
+    return {b.name: (type(lay).__name__ if b.name + "_r" in local else "shared") for b, lay in planned.items()}
+
+
+def test_which_fragments_move_to_registers():
+    assert plan_of("gemm_pipelined", "matmul(M=256, N=256, K=64, block_M=128, block_N=128, block_K=32)") == \
+        {"acc": "MmaLayout"}
+    assert plan_of("elementwise_add", "elementwise_add(64, 64, 32, 32)") == {"a": "CyclicLayout", "b": "CyclicLayout"}
+    # softmax reduces its fragment: it stays in shared memory (first level)
+    assert set(plan_of("softmax", "softmax(32, 256, 4)").values()) == {"shared"}
+
+
+def test_gemm_becomes_ldmatrix_and_mma():
+    src = generate_kernel(instantiate(load(EXAMPLES / "gemm_pipelined.py"),
+                                      "matmul(M=256, N=256, K=64, block_M=128, block_N=128, block_K=32)"), "sm_90").source
+    body = src[src.rindex('extern "C" __global__'):]
+    assert body.count("tl_ldmatrix_x4(") == 1 and body.count("tl_ldmatrix_x4_trans(") == 1
+    assert body.count("tl_mma_f16_f32(") == 1 and "float acc_r_ptr[128]" in body
+    assert "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16" in src  # our prelude is in the source
+    bf16 = generate_kernel(instantiate(load(EXAMPLES / "gemm_autotune.py"), "matmul_nt(128, 128, 128)"), "sm_90").source
+    body = bf16[bf16.rindex('extern "C" __global__'):]
+    # B is n x k (transposed): plain ldmatrix for both operands, the bf16 mma
+    assert body.count("tl_ldmatrix_x4(") == 2 and "tl_mma_bf16_f32(" in body
