@@ -6,6 +6,9 @@ Two steps, on two machines, because the GPU machine has no TVM:
     python benchmarks/gpu_check.py build --arch sm_90 --out build/gpu_artifacts
     # on the GPU machine (NumPy + CuPy or cuda-python; no TVM), from the repository root
     python benchmarks/gpu_check.py run --artifacts build/gpu_artifacts [--markdown FILE]
+    # here: the speed benchmark's kernels (GEMM 4096/8192, FlashAttention, softmax, rmsnorm) with the
+    # index benchmarks/gpu_speed.py reads
+    python benchmarks/gpu_check.py bench-build --arch sm_90 --out build/our_bench
 
 `build` also prints the ptxas resource table (registers, static shared memory, spills) next to the
 dynamic shared memory each kernel is launched with. `run` loads each artifact with
@@ -64,6 +67,46 @@ def build(out: Path, arch: str) -> int:
         index.append({"name": name, "case": case.name})
     (out / "index.json").write_text(json.dumps(index, indent=1))
     return 1 if failures else 0
+
+
+# The speed benchmark's kernels: (example, instantiation, gpu_speed.py index entry).
+BENCH = [
+    ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=128, block_K=32, num_stages=3)",
+     {"bench": "gemm", "layout": "nn", "config": "128x128x32 s3 t128"}, (4096, 8192)),
+    ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M=64, block_N=64)",
+     {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd",
+      "config": "64x64 t128"}, (None,)),
+    ("softmax", "softmax(16384, 4096, 1)", {"bench": "softmax", "M": 16384, "N": 4096, "config": "1 row/block t128"},
+     (None,)),
+    ("rms_norm", "rms_norm(M=16384, N=4096, block_M=1)",
+     {"bench": "rmsnorm", "M": 16384, "N": 4096, "eps": 1e-6, "weight": True, "config": "1 row/block t256"}, (None,)),
+]
+
+
+def bench_build(out: Path, arch: str) -> int:
+    from compiler.cuda_codegen import build_artifact
+    from compiler.loader import instantiate, load
+
+    out.mkdir(parents=True, exist_ok=True)
+    kernels = []
+    for example, call, entry, sizes in BENCH:
+        for n in sizes:
+            request = call.format(n=n)
+            name = f"ours_{example}" + (f"_{n}" if n else "")
+            kdef = instantiate(load(ROOT / "examples" / f"{example}.py"), request)
+            result = build_artifact(kdef, arch, out, name)
+            r = result.resources
+            print(f"{name}: {request}: grid {result.build.grid}, block {result.build.block[0]}, dynamic smem "
+                  f"{result.build.dynamic_smem} B, {r.registers} registers, spills {r.spill_store_bytes}/"
+                  f"{r.spill_load_bytes} B")
+            item = dict(entry, artifact=name, arch=arch, dtype="float16")
+            if entry["bench"] == "gemm":
+                item.update(M=n, N=n, K=n)
+            kernels.append(item)
+    (out / "index.json").write_text(json.dumps({"format": "tilec-bench-index", "version": 1,
+                                                "producer": "tilec (benchmarks/gpu_check.py bench-build)",
+                                                "kernels": kernels}, indent=1))
+    return 0
 
 
 def gpu_name() -> str:
@@ -132,12 +175,20 @@ def main() -> int:
     b = sub.add_parser("build")
     b.add_argument("--arch", default="sm_90")
     b.add_argument("--out", type=Path, default=ROOT / "build" / "gpu_artifacts")
+    bb = sub.add_parser("bench-build")
+    bb.add_argument("--arch", default="sm_90")
+    bb.add_argument("--out", type=Path, default=ROOT / "build" / "our_bench")
     r = sub.add_parser("run")
     r.add_argument("--artifacts", type=Path, default=ROOT / "build" / "gpu_artifacts")
     r.add_argument("--markdown", type=Path)
     args = p.parse_args()
     start = time.time()
-    rc = build(args.out, args.arch) if args.cmd == "build" else run(args.artifacts, args.markdown)
+    if args.cmd == "build":
+        rc = build(args.out, args.arch)
+    elif args.cmd == "bench-build":
+        rc = bench_build(args.out, args.arch)
+    else:
+        rc = run(args.artifacts, args.markdown)
     print(f"({time.time() - start:.1f} s)")
     return rc
 

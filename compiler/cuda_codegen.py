@@ -123,12 +123,13 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
 
 def with_prelude(source: str) -> str:
     """Our device helpers (passes/cuda_mma.PRELUDE) go before the kernel when it calls them."""
-    from .passes.cuda_mma import PRELUDE, uses_prelude
+    from .passes import cuda_copies, cuda_mma
 
-    if not uses_prelude(source):
+    prelude = "".join(m.PRELUDE for m in (cuda_copies, cuda_mma) if m.uses_prelude(source))
+    if not prelude:
         return source
     at = source.find('extern "C" __global__')
-    return source[:at] + PRELUDE + "\n" + source[at:]
+    return source[:at] + prelude + "\n" + source[at:]
 
 
 def _kernel_call(host: Any, entry: str) -> Any:

@@ -6,7 +6,8 @@ global tensors as libatomic calls, run block loops serially, vectorize inner loo
 then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
 CompactBufferAllocation, see there).
 
-CUDA (`passes/cuda_threads.py`, `passes/cuda_mma.py`): a `threadIdx.x` loop per block, fragments with a
+CUDA (`passes/cuda_threads.py`, `passes/cuda_copies.py`, `passes/cuda_mma.py`): a `threadIdx.x` loop per
+block, 16-byte global -> shared copies (cp.async pipelines with versioned buffers in `T.Pipelined`), fragments with a
 thread layout into registers (gemm accumulators in the mma.sync layout, gemms on tensor cores), the other
 shared and fragment buffers into one dynamic shared-memory arena, tile ops to element nests with parallel element loops, guard global accesses, each parallel nest
 spread over the threads, atomics as `atomicAdd`, barriers around
@@ -21,6 +22,7 @@ from typing import Any, Callable
 from .passes.barriers import lower_barriers
 from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
+from .passes.cuda_copies import vectorize_copies
 from .passes.cuda_mma import register_fragments
 from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
                                   spread_parallel, thread_loops)
@@ -46,6 +48,7 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
 
 CUDA_PIPELINE: list[Callable[[Any], Any]] = [
     thread_loops,
+    vectorize_copies,
     register_fragments,
     shared_arena,
     lower_tile_ops_cuda,

@@ -209,5 +209,5 @@ GPU_SIZES: list[Case] = [
     gemm_splitk(1024, 1024, 1024, 4), gemm_splitk(500, 400, 960, 3),
     gemv(4096, 4096), gemv(1000, 1000),
     rms_norm(4096, 1024), rms_norm(1000, 480),
-    softmax(4096, 1024, 4), softmax(1000, 480, 4),
+    softmax(4096, 1024, 4), softmax(1000, 480, 4), softmax(1000, 480, 1),
 ]

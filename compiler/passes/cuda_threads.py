@@ -40,6 +40,7 @@ from .lower_tile_ops import _cast, _combine, _load, _reduce_init, _store, lower_
 
 THREADS_KEY = "tl.threads"
 SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
+ASYNC_KEY = "tl.async_copy"  # a loop that only issues cp.async copies (passes/cuda_copies.py)
 ARENA_SCOPE = "shared.dyn"
 _TO_ARENA = ("shared", "shared.dyn", "local.fragment")
 
@@ -52,7 +53,12 @@ def _const(value: int) -> Any:
 
 
 def _rescoped(buf: Any, scope: str) -> Any:
-    return tirx.decl_buffer(buf.shape, buf.dtype, name=buf.name, scope=scope)
+    shape = list(buf.shape)
+    if all(isinstance(d, tirx.IntImm) and int(d.value) == 1 for d in shape):
+        # a one-element buffer is declared with two: TVM turns a one-element allocation into a scalar
+        # variable, which loses its shared scope (and MergeSharedMemoryAllocations then fails on it)
+        shape[-1] = 2
+    return tirx.decl_buffer(shape, buf.dtype, name=buf.name, scope=scope)
 
 
 class _Rescope(Rewriter):
@@ -347,6 +353,7 @@ def spread_parallel(mod: tvm.IRModule) -> tvm.IRModule:
 
 
 def _touches_shared(node: Any) -> bool:
+    """Any access to shared memory: loads, stores, and pointers handed to helpers (`tvm_access_ptr`)."""
     from tvm.ir.expr import TensorLoad
 
     from ..ir import walk
@@ -355,6 +362,10 @@ def _touches_shared(node: Any) -> bool:
         if isinstance(n, (TensorLoad, tirx.BufferStore)):
             buf = n.source if isinstance(n, TensorLoad) else n.buffer
             if buf.scope().startswith("shared"):
+                return True
+        elif isinstance(n, tvm.ir.Call) and n.op.name == "tirx.tvm_access_ptr":
+            data = n.args[1]
+            if "shared" in str(getattr(data.ty, "storage_scope", "")):
                 return True
     return False
 
@@ -385,6 +396,8 @@ class _Barriers(Rewriter):
         return tirx.SeqStmt([_sync(), s, _sync()])
 
     def visit_For(self, s: Any) -> Any:
+        if ASYNC_KEY in s.annotations:
+            return s  # cp.async issue: ordered by the pipeline's own waits and barrier (passes/cuda_copies.py)
         if SPREAD_KEY in s.annotations:
             return self._fenced(s) if _touches_shared(s) else s
         return self.default_stmt(s)

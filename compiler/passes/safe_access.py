@@ -63,6 +63,11 @@ class _Guard(Rewriter):
         cond = self.condition(dst.source, list(dst.indices))  # an atomic store, skipped when out of bounds
         return out if cond is None else tirx.IfThenElse(cond, out, None)
 
+    def visit_Call(self, e: Any) -> Any:
+        if e.op.name == "tirx.address_of":
+            return e  # an address for a predicated copy (passes/cuda_copies.py): never dereferenced out of bounds
+        return self.default_expr(e)
+
     def visit_TensorLoad(self, e: TensorLoad) -> Any:
         out = self.default_expr(e)
         if e.source.scope() != "global":

@@ -140,13 +140,13 @@ def test_unsupported_warp_specialization_is_a_clear_error():
 LAUNCH = [
     # both fragments in registers (cyclic layout): no shared memory at all
     ("elementwise_add", "elementwise_add(100, 70, 32, 32)", [3, 4, 1], 256, 0),
-    # the accumulator in mma registers; A and B tiles (no pipeline stages yet)
+    # the accumulator in mma registers; A and B tiles in 3 versions (num_stages=3, cp.async pipeline)
     ("gemm_pipelined", "matmul(M=1024, N=1024, K=1024, block_M=128, block_N=128, block_K=32)", [8, 8, 1], 128,
-     (128 * 32 + 32 * 128) * 2),
+     3 * (128 * 32 + 32 * 128) * 2),
     ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, (32 * 16 + 16 * 32) * 2),
-    # an int8 gemm: the accumulator stays in shared memory
+    # an int8 gemm: the accumulator stays in shared memory; int8 tiles in 2 versions (num_stages=2)
     ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)", [2, 2, 1], 128,
-     2 * 32 * 32 + 32 * 32 * 4),
+     2 * 2 * 32 * 32 + 32 * 32 * 4),
 ]
 
 
@@ -195,7 +195,7 @@ def test_artifact_builds_with_ptxas_report(tmp_path, arch):
     result = build_artifact(k, arch, tmp_path, "gemm")
     art = read_artifact(tmp_path / "gemm.json")
     assert art.entry == "main_kernel" and art.arch == arch and art.cubin[:4] == b"\x7fELF"
-    assert art.dynamic_smem == (32 * 16 + 32 * 16) * 2
+    assert art.dynamic_smem == 3 * (32 * 16 + 16 * 32) * 2  # num_stages=3 versions of A and B
     assert art.resources["registers"] == result.resources.registers > 0
     assert art.resources["spill_store_bytes"] == 0 and art.resources["shared_bytes"] == 0
     assert [p.name for p in art.params] == ["A", "B", "C"] and art.out_idx == [2]

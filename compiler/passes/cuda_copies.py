@@ -1,0 +1,320 @@
+"""Vectorized global -> shared copies and the cp.async software pipeline for CUDA (runs before
+`cuda_mma` and `cuda_threads`).
+
+A `T.copy` from a global tile to a whole shared buffer moves 16-byte chunks when it can: the tile's
+innermost axis is the tensor's contiguous last axis, its length and start are multiples of a chunk, and
+source and destination have the same dtype. Chunk f of the tile goes to thread f % threads (consecutive
+threads read consecutive 16 bytes). A chunk outside the tensor (a tail tile) is filled with zeros, as
+TileLang's predicated copies do; the tensor's last dimension must then be a multiple of a chunk, so a
+chunk is either wholly inside or wholly outside.
+
+Outside a pipeline the chunk is a plain 128-bit load and store (`tl_copy16`). In a `T.Pipelined` loop
+with `num_stages = S >= 2` whose body is "copies from global into shared, then the work that reads them"
+(TileLang's standard shape; anything else keeps its loop as it is), each such shared buffer gets S
+versions (a leading axis of S, the count TileLang's planner gives the same loop) and the loop becomes:
+
+    prologue: the copies of iterations 0 .. S-2 into versions 0 .. S-2 (cp.async), one commit group each
+    iteration ko:
+        wait until at most S-2 groups are pending (the copies of iteration ko have landed)
+        __syncthreads()   (they are visible to every thread, and version (ko - 1) % S is free again)
+        the work, reading version ko % S
+        the copies of iteration ko + S - 1 into version (ko + S - 1) % S (when it exists), commit
+    wait for every group
+
+The helpers are ours (`PRELUDE`), prepended to the CUDA source like the tensor-core helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tvm
+from tvm import tirx
+
+from .. import tile_ir
+from ..ir import walk
+from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..tile_ir import RegionRef
+from .cuda_threads import ASYNC_KEY, SPREAD_KEY, InThreadLoop
+
+PRELUDE = r"""
+// tilelsp copy helpers: 16-byte copies global -> shared, plain or cp.async, zero-filled when off the tensor
+__device__ __forceinline__ void tl_copy16(void* smem, const void* gmem, bool inside) {
+  uint4 v = make_uint4(0, 0, 0, 0);
+  if (inside) v = *reinterpret_cast<const uint4*>(gmem);
+  *reinterpret_cast<uint4*>(smem) = v;
+}
+__device__ __forceinline__ void tl_cp_async16(void* smem, const void* gmem, bool inside) {
+  unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  int bytes = inside ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void tl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+#define tl_cp_async_wait(n) asm volatile("cp.async.wait_group %0;\n" :: "n"(n))
+"""
+
+CHUNK = 16  # bytes
+
+
+def _c(v: int) -> Any:
+    return tirx.const(v, "int32")
+
+
+def _bytes(dtype: str) -> int:
+    return max(1, tvm.runtime.DataType(dtype).bits // 8)
+
+
+def _int(e: Any) -> int | None:
+    return int(e.value) if isinstance(e, tirx.IntImm) else None
+
+
+def chunked(op: tile_ir.TileOp) -> tuple[RegionRef, RegionRef, int] | None:
+    """(src, dst, elements per chunk) when a copy can move 16-byte chunks, else None."""
+    if op.name != "copy":
+        return None
+    src, dst = op.args
+    if src.buffer.scope() != "global" or not dst.buffer.scope().startswith("shared"):
+        return None
+    if str(src.buffer.dtype) != str(dst.buffer.dtype):
+        return None
+    per = CHUNK // _bytes(str(src.buffer.dtype))
+    if per < 1 or CHUNK % _bytes(str(src.buffer.dtype)):
+        return None
+    shape = [_int(d) for d in dst.buffer.shape]
+    if None in shape or list(dst.extents) != shape or any(_int(m) != 0 for m in dst.mins):
+        return None  # the whole shared buffer
+    s_axes = src.nonunit_axes()
+    rank = len(src.buffer.shape)
+    if not s_axes or s_axes != list(range(rank - len(s_axes), rank)) or len(s_axes) > 2:
+        return None  # the tile lies in the tensor's last axes
+    if [src.extents[a] for a in s_axes] != [d for d in shape if d != 1]:
+        return None
+    inner = src.extents[rank - 1]
+    last = _int(src.buffer.shape[-1])
+    if inner % per or last is None or last % per:
+        return None
+    start = src.mins[-1]
+    ana = tvm.sym.Analyzer()
+    if not ana.can_prove_equal(tirx.floormod(start, per), _c(0)):
+        return None
+    return src, dst, per
+
+
+def shared_ptr(buf: Any, indices: list[Any], mode: str) -> Any:
+    """A pointer to a shared-memory element for a helper call, as `tvm_access_ptr`, the form TVM's
+    shared-memory merging sees as an access (an `address_of` is invisible to it)."""
+    return buf.access_ptr(mode, offset=buf.offset_of(indices)[0])
+
+
+def _chunk_loop(src: RegionRef, dst: RegionRef, per: int, tx: Any, threads: int, fn: str,
+                stage: Any | None, key: str) -> Any:
+    """Thread tx's chunks of the tile: a loop over rounds, one `fn(&dst, &src, inside)` per chunk."""
+    rank = len(src.buffer.shape)
+    two_d = len(src.nonunit_axes()) == 2
+    rows = src.extents[rank - 2] if two_d else 1
+    cols = src.extents[rank - 1]
+    per_row = cols // per
+    total = rows * per_row
+    rounds = (total + threads - 1) // threads
+    o = tirx.Var("c", "int32")
+    f = o * threads + tx
+    row = tirx.floordiv(f, per_row) if two_d else _c(0)
+    col = tirx.floormod(f, per_row) * per
+    s_idx = list(src.mins)
+    s_idx[-1] = src.mins[-1] + col
+    inside = tirx.LT(s_idx[-1], src.buffer.shape[-1])
+    if two_d:
+        s_idx[-2] = src.mins[-2] + row
+        inside = tirx.And(tirx.LT(s_idx[-2], src.buffer.shape[-2]), inside)
+    d_shape = [int(d) for d in dst.buffer.shape]
+    d_idx: list[Any] = [_c(0)] * len(d_shape)
+    d_idx[-1] = col
+    if two_d:
+        d_idx[-2] = row
+    if stage is not None:
+        d_idx[0] = stage
+    # out of the tensor: the source address is the tile's start (never read: the copy zero-fills)
+    call = tirx.call_extern("int32", fn, shared_ptr(dst.buffer, d_idx, "w"),
+                            tirx.address_of(tirx.BufferLoad(src.buffer, [tirx.Select(inside, i, m) for i, m in
+                                                                        zip(s_idx, src.mins)])), inside)
+    body: Any = tirx.Evaluate(call)
+    if total % threads:
+        body = tirx.IfThenElse(tirx.LT(f, _c(total)), body, None)
+    return tirx.For(o, _c(0), _c(rounds), tirx.ForKind.UNROLLED, body, None, {key: 1})
+
+
+class _Copies(Rewriter):
+    """Inside one block's thread loop: pipelined loops first, then the remaining chunkable copies."""
+
+    def __init__(self, tx: Any, threads: int) -> None:
+        self.tx = tx
+        self.threads = threads
+        self.versioned: dict[Any, Any] = {}
+
+    def visit_Evaluate(self, s: Any) -> Any:
+        op = tile_ir.decode(s)
+        found = chunked(op) if op is not None else None
+        if found is None:
+            return s
+        src, dst, per = found
+        return _chunk_loop(src, dst, per, self.tx, self.threads, "tl_copy16", None, SPREAD_KEY)
+
+    def visit_For(self, s: Any) -> Any:
+        stages = s.annotations.get("num_stages") if s.annotations.get("tl.loop") == "Pipelined" else None
+        if stages is not None and int(stages) >= 2:
+            out = self._pipeline(s, int(stages))
+            if out is not None:
+                return out
+        return self.default_stmt(s)
+
+    def _pipeline(self, loop: Any, stages: int) -> Any | None:
+        body = list(loop.body.seq) if isinstance(loop.body, tirx.SeqStmt) else [loop.body]
+        copies = []
+        for stmt in body:
+            op = tile_ir.decode(stmt)
+            found = chunked(op) if op is not None else None
+            if found is None:
+                break
+            copies.append(found)
+        work = body[len(copies):]
+        if not copies or not work:
+            return None
+        bufs = [dst.buffer for _, dst, _ in copies]
+        if len({b for b in bufs}) != len(bufs) or any(_writes(w, b) for w in work for b in bufs):
+            return None
+        if not all(_mentions(src.mins, loop.loop_var) for src, _, _ in copies):
+            return None  # a copy that does not move with the loop would not need versions
+        versioned = {b: tirx.decl_buffer((stages, *b.shape), b.dtype, name=b.name, scope=b.scope()) for b in bufs}
+        ko, n = loop.loop_var, loop.extent
+
+        def issue(it: Any, stage: Any) -> Any:
+            stmts = []
+            for src, dst, per in copies:
+                src_at = RegionRef(src.buffer, tuple(_subst(m, ko, it) for m in src.mins), src.extents)
+                dst_v = RegionRef(versioned[dst.buffer], (_c(0),) + tuple(dst.mins), (1,) + tuple(dst.extents))
+                stmts.append(_chunk_loop(src_at, dst_v, per, self.tx, self.threads, "tl_cp_async16", stage,
+                                         ASYNC_KEY))
+            return tirx.SeqStmt(stmts) if len(stmts) > 1 else stmts[0]
+
+        commit = tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_commit"))
+
+        def wait(k: int) -> Any:
+            return tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_wait", _c(k)))
+
+        sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+        p = tirx.Var("p", "int32")
+        prologue = tirx.For(p, _c(0), _c(stages - 1), tirx.ForKind.UNROLLED,
+                            tirx.SeqStmt([tirx.IfThenElse(tirx.LT(p, n), issue(p, p), None), commit]))
+        ahead = ko + (stages - 1)
+        reader = _Versions(versioned, tirx.floormod(ko, stages))
+        # the work first, then the copies for S - 1 iterations ahead: they go to the version the work of
+        # the previous iteration read, which every thread finished before this iteration's barrier
+        steady = tirx.SeqStmt([wait(stages - 2), sync] + [reader.stmt(w) for w in work] + [
+            tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None), commit])
+        ann = {k: v for k, v in loop.annotations.items() if k not in ("tl.loop", "num_stages")}
+        new_loop = tirx.For(ko, loop.min, n, tirx.ForKind.SERIAL, steady, None, ann, loop.step)
+        self.versioned.update(versioned)
+        return tirx.SeqStmt([prologue, new_loop, wait(0)])
+
+
+def _mentions(exprs: Any, var: Any) -> bool:
+    return any(isinstance(n, tirx.Var) and n.same_as(var) for e in exprs for n in walk(e))
+
+
+def _writes(stmt: Any, buf: Any) -> bool:
+    for n in walk(stmt):
+        if isinstance(n, tirx.BufferStore) and n.buffer.same_as(buf):
+            return True
+        if isinstance(n, tirx.Evaluate):
+            op = tile_ir.decode(n)
+            if op is not None and op.args:
+                outs = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}
+                for k in outs.get(op.name, []):
+                    if isinstance(op.args[k], RegionRef) and op.args[k].buffer.same_as(buf):
+                        return True
+    return False
+
+
+def _subst(expr: Any, var: Any, value: Any) -> Any:
+    class _S(Rewriter):
+        def visit_Var(self, e: Any) -> Any:
+            return value if e.same_as(var) else e
+
+    return tvm.sym.Analyzer().simplify(_S().expr(expr))
+
+
+class _Versions(Rewriter):
+    """Accesses to a versioned buffer read version `stage`: a leading index, and in tile-op regions a
+    leading extent of 1."""
+
+    def __init__(self, versioned: dict[Any, Any], stage: Any) -> None:
+        self.versioned = versioned
+        self.stage = stage
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        for old, new in self.versioned.items():
+            if e.source.same_as(old):
+                return tirx.BufferLoad(new, [self.stage] + idx)
+        return tirx.BufferLoad(e.source, idx)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        for old, new in self.versioned.items():
+            if s.buffer.same_as(old):
+                return tirx.BufferStore(new, value, [self.stage] + idx)
+        return tirx.BufferStore(s.buffer, value, idx)
+
+    def visit_Call(self, e: Any) -> Any:
+        if e.op.name == "tirx.call_extern" and e.args and isinstance(e.args[0], tvm.ir.StringImm) \
+                and e.args[0].value == tile_ir.PREFIX + "region":
+            corner = e.args[1]
+            if any(corner.source.same_as(old) for old in self.versioned):
+                return tirx.call_extern("handle", tile_ir.PREFIX + "region", self.expr(corner), 1, *e.args[2:])
+        return self.default_expr(e)
+
+
+class _Allocations(Rewriter):
+    def __init__(self, versioned: dict[Any, Any]) -> None:
+        self.versioned = versioned
+
+    def visit_AllocBuffer(self, s: Any) -> Any:
+        for old, new in self.versioned.items():
+            if s.buffer.same_as(old):
+                return tirx.AllocBuffer(new)
+        return s
+
+
+def _rewrite(func: Any) -> Any:
+    versioned: dict[Any, Any] = {}
+
+    def make(tx: Any, threads: int) -> _Copies:
+        rw = _Copies(tx, threads)
+        rw.versioned = versioned
+        return rw
+
+    body = InThreadLoop(make).stmt(func.body)
+    if versioned:
+        body = _Allocations(versioned).stmt(body)
+        left = [n for n in walk(body) if isinstance(n, (tvm.ir.expr.TensorLoad, tirx.BufferStore))
+                and any((n.source if isinstance(n, tvm.ir.expr.TensorLoad) else n.buffer).same_as(old)
+                        for old in versioned)]
+        if left:  # the buffer is used outside its loop too: keep the loop unpipelined
+            return with_body(func, InThreadLoop(lambda tx, n: _NoPipeline(tx, n)).stmt(func.body))
+    return with_body(func, body)
+
+
+class _NoPipeline(_Copies):
+    def visit_For(self, s: Any) -> Any:
+        return self.default_stmt(s)
+
+
+def vectorize_copies(mod: tvm.IRModule) -> tvm.IRModule:
+    """16-byte chunk copies global -> shared; `T.Pipelined(num_stages >= 2)` loops of copies-then-work
+    become cp.async pipelines with versioned shared buffers."""
+    return rewrite_funcs(mod, _rewrite)
+
+
+def uses_prelude(source: str) -> bool:
+    return "tl_copy16" in source or "tl_cp_async" in source

@@ -1,0 +1,83 @@
+"""16-byte global -> shared copies and the cp.async pipeline (compiler/passes/cuda_copies.py), without a
+GPU: which copies qualify, how a T.Pipelined loop is rewritten, and what shared memory the kernel gets
+(TileLang's count of versions). benchmarks/gpu_check.py runs the kernels on a GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("tvm")
+
+from tvm import tirx  # noqa: E402
+
+from compiler import tile_ir  # noqa: E402
+from compiler.cuda_codegen import generate_kernel  # noqa: E402
+from compiler.ir import walk  # noqa: E402
+from compiler.loader import instantiate, load  # noqa: E402
+from compiler.passes import cuda_copies as CP  # noqa: E402
+from compiler.passes.cuda_threads import thread_loops  # noqa: E402
+from compiler.runtime import to_module  # noqa: E402
+from conftest import EXAMPLES  # noqa: E402
+
+
+def kdef(example: str, call: str):
+    return instantiate(load(EXAMPLES / f"{example}.py"), call)
+
+
+def copies(example: str, call: str):
+    func = to_module(kdef(example, call))["main"]
+    return [op for s in walk(func.body) if isinstance(s, tirx.Evaluate)
+            for op in [tile_ir.decode(s)] if op is not None and op.name == "copy"]
+
+
+def gemm(m, n, k, stages=3, bm=128, bn=128, bk=32):
+    return "gemm_pipelined", f"matmul(M={m}, N={n}, K={k}, block_M={bm}, block_N={bn}, block_K={bk}, num_stages={stages})"
+
+
+def test_which_copies_move_16_byte_chunks():
+    a, b, c = copies(*gemm(256, 256, 256))
+    assert CP.chunked(a)[2] == 8 and CP.chunked(b)[2] == 8  # fp16: 8 elements per chunk
+    assert CP.chunked(c) is None  # fragment -> global is not a global -> shared copy
+    a, b, _ = copies(*gemm(100, 36, 72, bm=32, bn=32, bk=16))
+    assert CP.chunked(a) is not None  # A rows of 72 halves: whole chunks
+    assert CP.chunked(b) is None  # B rows of 36 halves: a chunk would straddle the tensor's edge
+
+
+def lowered(example: str, call: str):
+    return CP.vectorize_copies(thread_loops(to_module(kdef(example, call))))["main"].body
+
+
+def calls(body, name: str) -> int:
+    return sum(1 for n in walk(body) if isinstance(n, tirx.Evaluate) and hasattr(n.value, "args")
+               and n.value.args and getattr(n.value.args[0], "value", None) == name)
+
+
+def test_pipelined_loop_becomes_cp_async_with_versions():
+    body = lowered(*gemm(256, 256, 256, stages=3))
+    shapes = {s.buffer.name: [int(d) for d in s.buffer.shape] for s in walk(body) if isinstance(s, tirx.AllocBuffer)}
+    assert shapes["A_shared"] == [3, 128, 32] and shapes["B_shared"] == [3, 32, 128]
+    # prologue (A, B) + steady state (A, B): four issue loops, two commits, waits for 1 and 0 groups
+    assert calls(body, "tl_cp_async16") == 4 and calls(body, "tl_cp_async_commit") == 2
+    waits = [int(n.value.args[1].value) for n in walk(body) if isinstance(n, tirx.Evaluate)
+             and hasattr(n.value, "args") and getattr(n.value.args[0], "value", None) == "tl_cp_async_wait"]
+    assert sorted(waits) == [0, 1]
+
+
+def test_one_stage_copies_synchronously():
+    body = lowered(*gemm(256, 256, 256, stages=1))
+    assert calls(body, "tl_cp_async16") == 0 and calls(body, "tl_copy16") == 2
+    shapes = {s.buffer.name: [int(d) for d in s.buffer.shape] for s in walk(body) if isinstance(s, tirx.AllocBuffer)}
+    assert shapes["A_shared"] == [128, 32]
+
+
+@pytest.mark.parametrize("stages,smem", [(1, 16384), (2, 32768), (3, 49152), (4, 65536)])
+def test_shared_memory_has_one_version_per_stage(stages, smem):
+    # the same count as TileLang's planner and the analyzer: S x (128x32 + 32x128) x 2 bytes
+    assert generate_kernel(kdef(*gemm(4096, 4096, 4096, stages=stages)), "sm_90").dynamic_smem == smem
+
+
+def test_generated_source_carries_the_copy_helpers():
+    src = generate_kernel(kdef(*gemm(4096, 4096, 4096)), "sm_90").source
+    assert "cp.async.cg.shared.global" in src and "cp.async.wait_group" in src
+    body = src[src.rindex('extern "C" __global__'):]
+    assert "tl_cp_async_wait(1);" in body and "tl_cp_async_wait(0);" in body
