@@ -11,7 +11,8 @@ block, 16-byte global -> shared copies (cp.async pipelines with versioned buffer
 thread layout into registers (gemm accumulators in the mma.sync layout, gemms on tensor cores), the other
 shared and fragment buffers into one dynamic shared-memory arena, tile ops to element nests with parallel element loops, guard global accesses, each parallel nest
 spread over the threads, atomics as `atomicAdd`, barriers around
-shared-memory work, remaining loops serial, let-bound bfloat16 values into cells; then
+shared-memory work, remaining loops serial, let-bound bfloat16 values into cells, XOR-swizzled layouts for
+the shared tiles ldmatrix and 16-byte copies use, helper pointers as `tvm_access_ptr`; then
 `cuda_codegen.generate` runs TVM's passes (listed there) and its CUDA code generator.
 """
 
@@ -22,7 +23,7 @@ from typing import Any, Callable
 from .passes.barriers import lower_barriers
 from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
-from .passes.cuda_copies import vectorize_copies
+from .passes.cuda_copies import shared_pointers, swizzle_shared, vectorize_copies
 from .passes.cuda_mma import register_fragments
 from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
                                   spread_parallel, thread_loops)
@@ -58,6 +59,8 @@ CUDA_PIPELINE: list[Callable[[Any], Any]] = [
     insert_barriers,
     serialize_block_loops,
     spill_bf16_lets,
+    swizzle_shared,
+    shared_pointers,
 ]
 
 PIPELINES = {"cpu": CPU_PIPELINE, "cuda": CUDA_PIPELINE}

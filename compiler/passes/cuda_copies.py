@@ -35,7 +35,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .cuda_threads import ASYNC_KEY, SPREAD_KEY, InThreadLoop
+from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop
 
 PRELUDE = r"""
 // tilelsp copy helpers: 16-byte copies global -> shared, plain or cp.async, zero-filled when off the tensor
@@ -100,12 +100,6 @@ def chunked(op: tile_ir.TileOp) -> tuple[RegionRef, RegionRef, int] | None:
     return src, dst, per
 
 
-def shared_ptr(buf: Any, indices: list[Any], mode: str) -> Any:
-    """A pointer to a shared-memory element for a helper call, as `tvm_access_ptr`, the form TVM's
-    shared-memory merging sees as an access (an `address_of` is invisible to it)."""
-    return buf.access_ptr(mode, offset=buf.offset_of(indices)[0])
-
-
 def _chunk_loop(src: RegionRef, dst: RegionRef, per: int, tx: Any, threads: int, fn: str,
                 stage: Any | None, key: str) -> Any:
     """Thread tx's chunks of the tile: a loop over rounds, one `fn(&dst, &src, inside)` per chunk."""
@@ -134,7 +128,7 @@ def _chunk_loop(src: RegionRef, dst: RegionRef, per: int, tx: Any, threads: int,
     if stage is not None:
         d_idx[0] = stage
     # out of the tensor: the source address is the tile's start (never read: the copy zero-fills)
-    call = tirx.call_extern("int32", fn, shared_ptr(dst.buffer, d_idx, "w"),
+    call = tirx.call_extern("int32", fn, tirx.address_of(tirx.BufferLoad(dst.buffer, d_idx)),
                             tirx.address_of(tirx.BufferLoad(src.buffer, [tirx.Select(inside, i, m) for i, m in
                                                                         zip(s_idx, src.mins)])), inside)
     body: Any = tirx.Evaluate(call)
@@ -212,6 +206,7 @@ class _Copies(Rewriter):
         steady = tirx.SeqStmt([wait(stages - 2), sync] + [reader.stmt(w) for w in work] + [
             tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None), commit])
         ann = {k: v for k, v in loop.annotations.items() if k not in ("tl.loop", "num_stages")}
+        ann[PIPELINE_KEY] = 1
         new_loop = tirx.For(ko, loop.min, n, tirx.ForKind.SERIAL, steady, None, ann, loop.step)
         self.versioned.update(versioned)
         return tirx.SeqStmt([prologue, new_loop, wait(0)])
@@ -318,3 +313,90 @@ def vectorize_copies(mod: tvm.IRModule) -> tvm.IRModule:
 
 def uses_prelude(source: str) -> bool:
     return "tl_copy16" in source or "tl_cp_async" in source
+
+
+# ------------------------------------------------------------------ shared-memory layout
+
+
+def _chunk_geometry(buf: Any) -> tuple[int, int] | None:
+    """(elements per 16-byte chunk, chunks per row) of a shared tile worth swizzling, else None."""
+    if len(buf.shape) < 2 or any(not isinstance(d, tirx.IntImm) for d in buf.shape):
+        return None
+    size = _bytes(str(buf.dtype))
+    per = CHUNK // size
+    row = int(buf.shape[-1].value)
+    if CHUNK % size or row % per:
+        return None
+    chunks = row // per
+    if chunks not in (2, 4) and chunks % 8:
+        return None  # the XOR key must stay inside the row: 2, 4 or a multiple of 8 chunks
+    return per, chunks
+
+
+def swizzled_column(row: Any, col: Any, per: int, chunks: int) -> Any:
+    """The column where element (row, col) lives: its 16-byte chunk XOR a key of the row, so that the
+    8 rows an ldmatrix (or a column of cp.async writes) touches fall in 8 different bank groups."""
+    if chunks >= 8:
+        key = tirx.floormod(row, 8)
+    elif chunks == 4:
+        key = tirx.floormod(tirx.floordiv(row, 2), 4)
+    else:  # 2 chunks of 16 bytes per row
+        key = tirx.floormod(tirx.floordiv(row, 4), 2)
+    chunk = tirx.bitwise_xor(tirx.floordiv(col, per), key)
+    return chunk * per + tirx.floormod(col, per)
+
+
+def _pointer_targets(body: Any) -> set[Any]:
+    """Shared buffers whose elements are handed to helpers (ldmatrix, 16-byte copies) by address."""
+    out = set()
+    for n in walk(body):
+        if isinstance(n, tvm.ir.Call) and n.op.name == "tirx.address_of" and isinstance(n.args[0], tvm.ir.expr.TensorLoad):
+            buf = n.args[0].source
+            if buf.scope().startswith("shared"):
+                out.add(buf)
+    return out
+
+
+class _Swizzle(Rewriter):
+    def __init__(self, geometry: dict[Any, tuple[int, int]]) -> None:
+        self.geometry = geometry
+
+    def _index(self, buf: Any, idx: list[Any]) -> list[Any]:
+        for b, (per, chunks) in self.geometry.items():
+            if buf.same_as(b):
+                return idx[:-1] + [swizzled_column(idx[-2], idx[-1], per, chunks)]
+        return idx
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        return tirx.BufferLoad(e.source, self._index(e.source, idx))
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        return tirx.BufferStore(s.buffer, value, self._index(s.buffer, idx))
+
+
+class _Pointers(Rewriter):
+    def visit_Call(self, e: Any) -> Any:
+        if e.op.name == "tirx.address_of" and isinstance(e.args[0], tvm.ir.expr.TensorLoad) \
+                and e.args[0].source.scope().startswith("shared"):
+            load = e.args[0]
+            return load.source.access_ptr("rw", offset=load.source.offset_of(list(load.indices))[0])
+        return self.default_expr(e)
+
+
+def swizzle_shared(mod: tvm.IRModule) -> tvm.IRModule:
+    """Shared tiles handed to ldmatrix or 16-byte copies get the XOR-swizzled chunk layout; every access
+    to them (pointers, loads, stores) follows it."""
+    def run(func: Any) -> Any:
+        geometry = {b: g for b in _pointer_targets(func.body) for g in [_chunk_geometry(b)] if g is not None}
+        return with_body(func, _Swizzle(geometry).stmt(func.body)) if geometry else func
+
+    return rewrite_funcs(mod, run)
+
+
+def shared_pointers(mod: tvm.IRModule) -> tvm.IRModule:
+    """`address_of` a shared element -> `tvm_access_ptr`, the form TVM's shared-memory merging sees as an
+    access of the buffer (an `address_of` is invisible to it)."""
+    return rewrite_funcs(mod, lambda f: with_body(f, _Pointers().stmt(f.body)))

@@ -321,7 +321,7 @@ class _Registers(Rewriter):
             idx = list(r.mins)
             idx[-2] = r.mins[-2] + row
             idx[-1] = r.mins[-1] + col
-            return r.buffer.access_ptr("r", offset=r.buffer.offset_of(idx)[0])
+            return tirx.address_of(tirx.BufferLoad(r.buffer, idx))
 
         if trans_a:  # A stored k x m: each 8x8 piece transposed
             a_addr = at(a, k0 + tirx.floormod(lane, 8) + tirx.floordiv(lane, 16) * 8,

@@ -41,6 +41,7 @@ from .lower_tile_ops import _cast, _combine, _load, _reduce_init, _store, lower_
 THREADS_KEY = "tl.threads"
 SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
 ASYNC_KEY = "tl.async_copy"  # a loop that only issues cp.async copies (passes/cuda_copies.py)
+PIPELINE_KEY = "tl.cp_async_pipeline"  # the steady-state loop of a cp.async pipeline (passes/cuda_copies.py)
 ARENA_SCOPE = "shared.dyn"
 _TO_ARENA = ("shared", "shared.dyn", "local.fragment")
 
@@ -388,6 +389,34 @@ def _follows_sync(seq: list[Any]) -> bool:
     return False
 
 
+def _async_only(s: Any) -> bool:
+    """Issues cp.async copies, commits or waits, and touches shared memory in no other way."""
+    if isinstance(s, tirx.For):
+        return ASYNC_KEY in s.annotations
+    if isinstance(s, tirx.IfThenElse):
+        return _async_only(s.then_case) and (s.else_case is None or _async_only(s.else_case))
+    if isinstance(s, tirx.SeqStmt):
+        return all(_async_only(x) for x in s.seq)
+    return isinstance(s, tirx.Evaluate) and not _touches_shared(s) and not _is_sync(s)
+
+
+def _drop_trailing_sync(loop: Any) -> Any:
+    """In a pipeline's steady loop the barrier after the work is not needed: what follows it only issues
+    copies into the version nobody reads now, and the next iteration starts with wait + barrier."""
+    body = loop.body
+    if not isinstance(body, tirx.SeqStmt):
+        return loop
+    seq = list(body.seq)
+    last = max((k for k, x in enumerate(seq) if _is_sync(x)), default=None)
+    if last is None or last == 0 or not all(_async_only(x) for x in seq[last + 1:]):
+        return loop
+    if not any(_is_sync(x) for x in seq[:last]):
+        return loop  # keep the iteration's only barrier
+    del seq[last]
+    return tirx.For(loop.loop_var, loop.min, loop.extent, loop.kind, tirx.SeqStmt(seq), loop.thread_binding,
+                    loop.annotations, loop.step)
+
+
 class _Barriers(Rewriter):
     def __init__(self, tx: Any) -> None:
         self.tx = tx
@@ -398,6 +427,8 @@ class _Barriers(Rewriter):
     def visit_For(self, s: Any) -> Any:
         if ASYNC_KEY in s.annotations:
             return s  # cp.async issue: ordered by the pipeline's own waits and barrier (passes/cuda_copies.py)
+        if PIPELINE_KEY in s.annotations:
+            return _drop_trailing_sync(self.default_stmt(s))
         if SPREAD_KEY in s.annotations:
             return self._fenced(s) if _touches_shared(s) else s
         return self.default_stmt(s)
