@@ -26,7 +26,7 @@ called through `call_extern` with the addresses of register arrays and shared-me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import tvm
@@ -105,6 +105,18 @@ class MmaLayout:
         return (tirx.floordiv(warp, self.warps_n) * (self.m // self.warps_m),
                 tirx.floormod(warp, self.warps_n) * (self.n // self.warps_n))
 
+    def rows(self) -> RowLayout:
+        """Thread tx holds rows m0 + mi*16 + lane/4 (+8): slot s = 2 mi + c/2; a row is shared by the 4
+        lanes of a quad and by the warps_n warps of the same warp row."""
+        return RowLayout(("mma", self.m, self.warps_m, self.warps_n), self.mt * 2, self)
+
+    def slot_of(self, r: Any) -> Any:
+        return tirx.floordiv(r, self.nt * 4) * 2 + tirx.floordiv(tirx.floormod(r, 4), 2)
+
+    def row_of_slot(self, tx: Any, s: Any) -> Any:
+        m0, _ = self.warp_origin(tx)
+        return m0 + tirx.floordiv(s, 2) * 16 + tirx.floordiv(tirx.floormod(tx, 32), 4) + tirx.floormod(s, 2) * 8
+
     def coords(self, tx: Any, r: Any) -> list[Any]:
         lane = tirx.floormod(tx, 32)
         m0, n0 = self.warp_origin(tx)
@@ -128,6 +140,19 @@ class CyclicLayout:
             total *= d
         return total // self.threads
 
+    def rows(self) -> RowLayout | None:
+        """With (m, n) and n a multiple of the threads, each thread holds n / threads elements of every
+        row: slot s = row s, and every thread shares every row."""
+        if len(self.shape) != 2 or self.shape[1] % self.threads:
+            return None
+        return RowLayout(("cyclic", self.shape[0]), self.shape[0], self)
+
+    def slot_of(self, r: Any) -> Any:
+        return tirx.floordiv(r, self.shape[1] // self.threads)
+
+    def row_of_slot(self, tx: Any, s: Any) -> Any:
+        return s
+
     def coords(self, tx: Any, r: Any) -> list[Any]:
         f = r * self.threads + tx
         out = []
@@ -136,6 +161,19 @@ class CyclicLayout:
             out.append(tirx.floormod(tirx.floordiv(f, stride), d) if stride > 1 else tirx.floormod(f, d))
             stride *= d
         return list(reversed(out))
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """A row vector (m,) reduced from, or broadcast over, a 2-D layout: each thread keeps the rows it
+    holds elements of (its slots), so a row's value is replicated on the threads that share the row."""
+
+    key: tuple[Any, ...]
+    size: int
+    source: Any = field(compare=False, hash=False)
+
+    def coords(self, tx: Any, s: Any) -> list[Any]:
+        return [self.source.row_of_slot(tx, s)]
 
 
 def mma_partition(m: int, n: int, warps: int) -> tuple[int, int] | None:
@@ -213,6 +251,18 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
             shape = _shape(s.buffer)
             if shape is not None and CyclicLayout(shape, threads).size * threads == _numel(shape):
                 out[s.buffer] = CyclicLayout(shape, threads)
+    for op in _tile_ops(func.body):
+        if op.name == "reduce":
+            src, dst, dim = op.args[1].buffer, op.args[2].buffer, op.args[3]
+            rows = out[src].rows() if src in out and hasattr(out[src], "rows") else None
+            if rows is None or dim != 1 or dst.scope() != FRAGMENT or _shape(dst) != (_shape(src)[0],):
+                if dst in out and isinstance(out[dst], RowLayout):
+                    refused.add(dst)
+                continue
+            if isinstance(out.get(dst), RowLayout) and out[dst] != rows:
+                refused.add(dst)
+            else:
+                out[dst] = rows
     for buf in refused:
         out.pop(buf, None)
     return out
@@ -275,6 +325,10 @@ class _Registers(Rewriter):
         if op.name == "gemm" and op.args[2].buffer in self.layouts \
                 and isinstance(self.layouts[op.args[2].buffer], MmaLayout):
             return self._gemm(*op.args)
+        if op.name == "reduce":
+            out = self._reduce(*op.args)
+            if out is not None:
+                return out
         return s
 
     def _region_index(self, r: RegionRef, coords: list[Any]) -> list[Any]:
@@ -373,18 +427,112 @@ class _Registers(Rewriter):
         touched = [buf for buf in self.layouts if _loads(inner, buf)]
         if not touched:
             return s
-        layout = self.layouts[touched[0]]
-        if any(self.layouts[b] != layout for b in touched) or any(_shape(b) != shape for b in touched):
-            return s  # left for the leftover check: those fragments fall back to shared memory
-        if not all(_identity(inner, b, loop_vars) for b in touched):
+        tiles = [b for b in touched if not isinstance(self.layouts[b], RowLayout)]
+        rows = [b for b in touched if isinstance(self.layouts[b], RowLayout)]
+        if tiles:  # a nest over a tile; row vectors indexed by its first variable, read only
+            layout = self.layouts[tiles[0]]
+            if any(self.layouts[b] != layout or _shape(b) != shape for b in tiles):
+                return s  # left for the leftover check: those fragments fall back to shared memory
+            if not all(_identity(inner, b, loop_vars) for b in tiles):
+                return s
+            if rows and (len(shape) != 2 or not hasattr(layout, "rows") or layout.rows() is None
+                         or any(self.layouts[b] != layout.rows() or _stores(inner, b)
+                                or not _identity(inner, b, loop_vars[:1]) for b in rows)):
+                return s
+
+            def body(r: Any) -> Any:
+                subst = {b: (self.regs[b], r) for b in tiles}
+                subst.update({b: (self.regs[b], layout.slot_of(r)) for b in rows})
+                binds = [tirx.Bind(v, c) for v, c in zip(loop_vars, layout.coords(self.tx, r))]
+                return tirx.SeqStmt(binds + [_Subst(subst).stmt(_serial(inner))])
+
+            return self._per_thread(layout.size, body)
+        # a nest over row vectors alone: each thread computes the rows it keeps
+        layout = self.layouts[rows[0]]
+        if any(self.layouts[b] != layout or _shape(b) != shape for b in rows) or len(shape) != 1:
             return s
-        regs = {b: self.regs[b] for b in touched}
+        if not all(_identity(inner, b, loop_vars) for b in rows):
+            return s
 
-        def body(r: Any) -> Any:
-            binds = [tirx.Bind(v, c) for v, c in zip(loop_vars, layout.coords(self.tx, r))]
-            return tirx.SeqStmt(binds + [_Subst(regs, r).stmt(_serial(inner))])
+        def row_body(r: Any) -> Any:
+            subst = {b: (self.regs[b], r) for b in rows}
+            return tirx.SeqStmt([tirx.Bind(loop_vars[0], layout.coords(self.tx, r)[0]),
+                                 _Subst(subst).stmt(_serial(inner))])
 
-        return self._per_thread(layout.size, body)
+        return self._per_thread(layout.size, row_body)
+
+    # -- reductions along rows
+    def _reduce(self, kind: str, src: RegionRef, dst: RegionRef, dim: int, clear: int) -> Any | None:
+        """Each thread combines its registers row by row, then the threads that share a row combine with
+        warp shuffles (xor over the lanes of the row) and, across warps, through a small shared table."""
+        layout = self.layouts.get(src.buffer)
+        rows = self.layouts.get(dst.buffer)
+        if layout is None or rows is None or not isinstance(rows, RowLayout) or isinstance(layout, RowLayout):
+            return None
+        if dim != 1 or not _whole(src) or not _whole(dst) or layout.rows() != rows:
+            return None
+        from .lower_tile_ops import _combine, _reduce_init
+
+        dtype = str(dst.buffer.dtype)
+        across = {"abssum": "sum", "absmax": "max"}.get(kind, kind)  # combining partial results
+        part = tirx.decl_buffer((rows.size,), dtype, name="row_part", scope="local")
+        zero = _c(0)
+        lane, warp = tirx.floormod(self.tx, 32), tirx.floordiv(self.tx, 32)
+
+        def loop(extent: int, make: Any) -> Any:
+            var = tirx.Var("k", "int32")
+            return tirx.For(var, zero, _c(extent), tirx.ForKind.UNROLLED, make(var))
+
+        def part_at(i: Any) -> Any:
+            return tirx.BufferLoad(part, [i])
+
+        def accumulate(r: Any) -> Any:
+            slot = layout.slot_of(r)
+            value = _cast(tirx.BufferLoad(self.regs[src.buffer], [r]), dtype)
+            return tirx.BufferStore(part, _combine(kind, part_at(slot), value), [slot])
+
+        stmts: list[Any] = [tirx.AllocBuffer(part),
+                            loop(rows.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
+                            loop(layout.size, accumulate)]
+        if isinstance(layout, MmaLayout):
+            lane_offsets, warps = [1, 2], layout.warps_n
+            warp_index, writer = tirx.floormod(warp, layout.warps_n), tirx.EQ(tirx.floormod(lane, 4), zero)
+        else:
+            lane_offsets, warps = [16, 8, 4, 2, 1], self.threads // 32
+            warp_index, writer = warp, tirx.EQ(lane, zero)
+        full = tirx.const(0xFFFFFFFF, "uint32")
+        for off in lane_offsets:
+            def shuffle(k: Any, off: int = off) -> Any:
+                other = tirx.call_extern(dtype, "__shfl_xor_sync", full, part_at(k), _c(off))
+                return tirx.BufferStore(part, _combine(across, part_at(k), other), [k])
+
+            stmts.append(loop(rows.size, shuffle))
+        if warps > 1:
+            height = layout.m if isinstance(layout, MmaLayout) else rows.size
+            scratch = tirx.decl_buffer((warps, height), dtype, name="row_scratch", scope="shared.dyn")
+            sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+
+            def publish(k: Any) -> Any:
+                return tirx.IfThenElse(writer, tirx.BufferStore(
+                    scratch, part_at(k), [warp_index, layout.row_of_slot(self.tx, k)]), None)
+
+            def gather(k: Any) -> Any:
+                row = layout.row_of_slot(self.tx, k)
+                return tirx.SeqStmt([
+                    tirx.BufferStore(part, _reduce_init(across, dtype), [k]),
+                    loop(warps, lambda w: tirx.BufferStore(
+                        part, _combine(across, part_at(k), tirx.BufferLoad(scratch, [w, row])), [k]))])
+
+            stmts += [tirx.AllocBuffer(scratch), loop(rows.size, publish), sync, loop(rows.size, gather), sync]
+        out = self.regs[dst.buffer]
+
+        def store(k: Any) -> Any:
+            value = part_at(k) if clear else _combine(across, tirx.BufferLoad(out, [k]), part_at(k))
+            return tirx.BufferStore(out, value, [k])
+
+        stmts.append(loop(rows.size, store))
+        one = tirx.Var("red", "int32")
+        return tirx.For(one, zero, _c(1), tirx.ForKind.SERIAL, tirx.SeqStmt(stmts), None, {SPREAD_KEY: 1})
 
 
 def _same_tile(r: RegionRef, buf: Any) -> bool:
@@ -413,22 +561,27 @@ def _serial(stmt: Any) -> Any:
 
 
 class _Subst(Rewriter):
-    def __init__(self, regs: dict[Any, Any], r: Any) -> None:
-        self.regs = regs
-        self.r = r
+    """Fragment accesses -> register accesses: `subst[buf] = (registers, index)`."""
+
+    def __init__(self, subst: dict[Any, tuple[Any, Any]]) -> None:
+        self.subst = subst
 
     def visit_BufferStore(self, s: Any) -> Any:
         value = self.expr(s.value)
-        for buf, reg in self.regs.items():
+        for buf, (reg, idx) in self.subst.items():
             if s.buffer.same_as(buf):
-                return tirx.BufferStore(reg, value, [self.r])
+                return tirx.BufferStore(reg, value, [idx])
         return tirx.BufferStore(s.buffer, value, [self.expr(i) for i in s.indices])
 
     def visit_TensorLoad(self, e: Any) -> Any:
-        for buf, reg in self.regs.items():
+        for buf, (reg, idx) in self.subst.items():
             if e.source.same_as(buf):
-                return tirx.BufferLoad(reg, [self.r])
+                return tirx.BufferLoad(reg, [idx])
         return self.default_expr(e)
+
+
+def _stores(stmt: Any, buf: Any) -> bool:
+    return any(isinstance(n, tirx.BufferStore) and n.buffer.same_as(buf) for n in walk(stmt))
 
 
 def _leftovers(body: Any, bufs: list[Any]) -> set[Any]:

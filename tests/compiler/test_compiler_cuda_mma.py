@@ -86,8 +86,19 @@ def test_which_fragments_move_to_registers():
     assert plan_of("gemm_pipelined", "matmul(M=256, N=256, K=64, block_M=128, block_N=128, block_K=32)") == \
         {"acc": "MmaLayout"}
     assert plan_of("elementwise_add", "elementwise_add(64, 64, 32, 32)") == {"a": "CyclicLayout", "b": "CyclicLayout"}
-    # softmax reduces its fragment: it stays in shared memory (first level)
-    assert set(plan_of("softmax", "softmax(32, 256, 4)").values()) == {"shared"}
+    # softmax: the tile in the cyclic layout, its row max and row sum replicated on the threads of each row
+    assert plan_of("softmax", "softmax(32, 256, 4)") == {"x": "CyclicLayout", "row_max": "RowLayout",
+                                                          "row_sum": "RowLayout"}
+    # a row of 100 elements does not spread evenly over 128 threads: the tile and its row vectors stay shared
+    assert set(plan_of("softmax", "softmax(30, 100, 8)").values()) <= {"shared"}
+
+
+def test_row_reduction_uses_warp_shuffles_and_a_table_across_warps():
+    src = generate_kernel(instantiate(load(EXAMPLES / "softmax.py"), "softmax(32, 256, 4)"), "sm_90").source
+    body = src[src.rindex('extern "C" __global__'):]
+    # two reductions (max, sum), each 5 shuffle rounds over the 32 lanes, then 4 warps through shared memory
+    assert body.count("__shfl_xor_sync") == 10
+    assert "float row_max_r_ptr[4]" in body and "float x_r_ptr[8]" in body
 
 
 def test_gemm_becomes_ldmatrix_and_mma():
