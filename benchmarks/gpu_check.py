@@ -73,9 +73,9 @@ def build(out: Path, arch: str) -> int:
 BENCH = [
     ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=128, block_K=32, num_stages=3)",
      {"bench": "gemm", "layout": "nn", "config": "128x128x32 s3 t128"}, (4096, 8192)),
-    ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M=64, block_N=64)",
-     {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd",
-      "config": "64x64 t128"}, (None,)),
+    ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M={n}, block_N=64, threads={t})",
+     {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd"},
+     ((64, 128), (128, 256))),
     ("softmax", "softmax(16384, 4096, 1)", {"bench": "softmax", "M": 16384, "N": 4096, "config": "1 row/block t128"},
      (None,)),
     ("rms_norm", "rms_norm(M=16384, N=4096, block_M=1)",
@@ -91,7 +91,11 @@ def bench_build(out: Path, arch: str) -> int:
     kernels = []
     for example, call, entry, sizes in BENCH:
         for n in sizes:
-            request = call.format(n=n)
+            t = None
+            if isinstance(n, tuple):  # (block_M, threads)
+                n, t = n
+                entry = dict(entry, config=f"{n}x64 t{t}")
+            request = call.format(n=n, t=t)
             name = f"ours_{example}" + (f"_{n}" if n else "")
             kdef = instantiate(load(ROOT / "examples" / f"{example}.py"), request)
             result = build_artifact(kdef, arch, out, name)
@@ -102,6 +106,8 @@ def bench_build(out: Path, arch: str) -> int:
             item = dict(entry, artifact=name, arch=arch, dtype="float16")
             if entry["bench"] == "gemm":
                 item.update(M=n, N=n, K=n)
+            if t is not None:
+                item["label"] = f"{name} ({entry['config']})"
             kernels.append(item)
     (out / "index.json").write_text(json.dumps({"format": "tilec-bench-index", "version": 1,
                                                 "producer": "tilec (benchmarks/gpu_check.py bench-build)",

@@ -22,7 +22,7 @@ The front end produces ordinary `tvm.tirx` PrimFuncs in which:
 |---|---|
 | `tl.copy` | src region, dst region (same non-unit extents; dtype cast on the way) |
 | `tl.fill` | dst region, value |
-| `tl.gemm` | A region, B region, C region, transpose_A, transpose_B, clear_accum (ints) |
+| `tl.gemm` | A region, B region, C region, transpose_A, transpose_B, clear_accum, warp policy (ints; policy 0 Square, 1 FullRow, 2 FullCol) |
 | `tl.reduce` | kind (`"max"`, `"min"`, `"sum"`, `"abssum"`, `"absmax"`), src region, dst region, dim, clear |
 | `tl.cumsum` | src region, dst region, dim, reverse |
 | `tl.atomic_add` | dst region, value (a scalar expression or a region of the same non-unit extents), and for `return_prev` a unit `local` region that receives the old value |

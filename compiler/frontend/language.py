@@ -643,7 +643,7 @@ def gemm(A, B, C, transpose_A=False, transpose_B=False, policy=GemmWarpPolicy.Sq
     if bn != cn:
         raise KernelError(f"T.gemm N shape check failed: N_B = {bn}, N_C = {cn}")
     tile_ir.emit("gemm", tile_ir.region(a), tile_ir.region(b), tile_ir.region(c), _py.int(ta), _py.int(tb),
-                 _py.int(_py.bool(_simplify(clear_accum))))
+                 _py.int(_py.bool(_simplify(clear_accum))), _py.int(_simplify(policy)))
 
 
 def _reduce(kind: str, buffer, out, dim, clear) -> None:

@@ -176,9 +176,13 @@ class RowLayout:
         return [self.source.row_of_slot(tx, s)]
 
 
-def mma_partition(m: int, n: int, warps: int) -> tuple[int, int] | None:
-    """warps_m x warps_n = warps with m % (16 warps_m) == 0 and n % (16 warps_n) == 0, the warp tile as
-    square as possible; None when there is none."""
+def mma_partition(m: int, n: int, warps: int, policy: int = 0) -> tuple[int, int] | None:
+    """warps_m x warps_n = warps with m % (16 warps_m) == 0 and n % (16 warps_n) == 0: T.gemm's warp
+    policy (FullRow: every warp along M, FullCol: along N) when it fits, else the warp tile as square as
+    possible; None when there is none."""
+    preferred = {1: (warps, 1), 2: (1, warps)}.get(policy)
+    if preferred and m % (16 * preferred[0]) == 0 and n % (16 * preferred[1]) == 0:
+        return preferred
     best = None
     for wm in range(1, warps + 1):
         if warps % wm:
@@ -208,10 +212,12 @@ def _whole(r: RegionRef) -> bool:
 
 
 def _mma_gemm(op: tile_ir.TileOp, threads: int) -> MmaLayout | None:
-    a, b, c, trans_a, trans_b, _ = op.args
+    a, b, c, trans_a, trans_b = op.args[:5]
+    policy = op.args[6] if len(op.args) > 6 else 0
     if c.buffer.scope() != FRAGMENT or str(c.buffer.dtype) != "float32" or not _whole(c) or len(c.extents) != 2:
         return None
-    if any(not r.buffer.scope().startswith("shared") for r in (a, b)):
+    # A and B from shared memory; a fragment operand stays in shared memory for it (`plan`)
+    if any(not (r.buffer.scope().startswith("shared") or r.buffer.scope() == FRAGMENT) for r in (a, b)):
         return None
     if str(a.buffer.dtype) != str(b.buffer.dtype) or str(a.buffer.dtype) not in ("float16", "bfloat16"):
         return None
@@ -223,7 +229,7 @@ def _mma_gemm(op: tile_ir.TileOp, threads: int) -> MmaLayout | None:
     for r in (a, b):
         if int(r.buffer.shape[-1]) % 8 or not (isinstance(r.mins[-1], tirx.IntImm) and int(r.mins[-1].value) % 8 == 0):
             return None
-    part = mma_partition(m, n, threads // 32)
+    part = mma_partition(m, n, threads // 32, policy)
     return None if part is None else MmaLayout(m, n, part[0], part[1])
 
 
@@ -238,6 +244,7 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     """Candidate layouts: gemm accumulators get the mma layout, other fragments the cyclic one."""
     out: dict[Any, Any] = {}
     refused = set()
+    operands = set()  # fragments read by an mma gemm: ldmatrix reads them from shared memory
     for op in _tile_ops(func.body):
         if op.name == "gemm":
             c = op.args[2].buffer
@@ -246,6 +253,7 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
                 refused.add(c)
             else:
                 out[c] = layout
+                operands.update(r.buffer for r in op.args[:2] if r.buffer.scope() == FRAGMENT)
     for s in walk(func.body):
         if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == FRAGMENT and s.buffer not in out:
             shape = _shape(s.buffer)
@@ -263,7 +271,18 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
                 refused.add(dst)
             else:
                 out[dst] = rows
-    for buf in refused:
+    # other row vectors of the same height (running max, scale factors, sums) share the row layout when
+    # there is exactly one; the leftover check drops those whose uses do not fit
+    keys: dict[int, set[Any]] = {}
+    for lay in out.values():
+        if isinstance(lay, RowLayout):
+            keys.setdefault(lay.size if lay.key[0] == "cyclic" else lay.key[1], set()).add(lay)
+    for st in walk(func.body):
+        if isinstance(st, tirx.AllocBuffer) and st.buffer.scope() == FRAGMENT and st.buffer not in out:
+            shape = _shape(st.buffer)
+            if shape is not None and len(shape) == 1 and len(keys.get(shape[0], ())) == 1:
+                out[st.buffer] = next(iter(keys[shape[0]]))
+    for buf in refused | operands:
         out.pop(buf, None)
     return out
 
@@ -316,6 +335,11 @@ class _Registers(Rewriter):
             return self._per_thread(self.layouts[buf].size, lambda r: tirx.BufferStore(regs, _cast(value, buf.dtype), [r]))
         if op.name == "copy":
             src, dst = op.args
+            if src.buffer in self.layouts and dst.buffer in self.layouts and _whole(src) and _whole(dst) \
+                    and self.layouts[src.buffer] == self.layouts[dst.buffer] and _shape(src.buffer) == _shape(dst.buffer):
+                s_regs, d_regs = self.regs[src.buffer], self.regs[dst.buffer]
+                return self._per_thread(self.layouts[src.buffer].size, lambda r: tirx.BufferStore(
+                    d_regs, _cast(tirx.BufferLoad(s_regs, [r]), dst.buffer.dtype), [r]))
             if src.buffer in self.layouts and _whole(src) and dst.buffer not in self.layouts \
                     and _same_tile(dst, src.buffer):
                 return self._copy_out(src.buffer, dst)
@@ -358,7 +382,8 @@ class _Registers(Rewriter):
 
         return self._per_thread(layout.size, body)
 
-    def _gemm(self, a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+    def _gemm(self, a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int,
+              policy: int = 0) -> Any:
         layout: MmaLayout = self.layouts[c.buffer]
         regs = self.regs[c.buffer]
         k = a.extents[-2] if trans_a else a.extents[-1]

@@ -123,7 +123,8 @@ def _outer_parallel(stmt: Any, depth: int) -> Any:
     return tirx.For(stmt.loop_var, stmt.min, stmt.extent, tirx.ForKind.PARALLEL, _outer_parallel(stmt.body, depth - 1))
 
 
-def cuda_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+def cuda_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int,
+              policy: int = 0) -> Any:
     """C[i, j] (+)= sum_k A[i, k] * B[k, j] in C's dtype: one output element per iteration, the k loop in a
     per-thread register."""
     ra, rb, rc = len(a.extents), len(b.extents), len(c.extents)

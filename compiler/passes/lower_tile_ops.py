@@ -73,7 +73,8 @@ ROW_BLOCK = 4  # rows of C updated per k step: each row of B is loaded once for 
 STAGE_LIMIT = 64 * 1024  # elements of B staged in a local tile (256 KiB in float32)
 
 
-def lower_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int) -> Any:
+def lower_gemm(a: RegionRef, b: RegionRef, c: RegionRef, trans_a: int, trans_b: int, clear: int,
+               policy: int = 0) -> Any:
     """C += A @ B in C's dtype, loop order i-k-j so the innermost loop runs along contiguous rows of B and C
     and vectorizes (its C row stays in registers across k). A transposed B, or a B of another dtype than
     C, is first staged into a local K x N tile in C's dtype: one transpose/convert per gemm instead of a

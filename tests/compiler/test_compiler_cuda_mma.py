@@ -112,3 +112,25 @@ def test_gemm_becomes_ldmatrix_and_mma():
     body = bf16[bf16.rindex('extern "C" __global__'):]
     # B is n x k (transposed): plain ldmatrix for both operands, the bf16 mma
     assert body.count("tl_ldmatrix_x4(") == 2 and "tl_mma_bf16_f32(" in body
+
+
+def test_warp_policy_is_honoured_when_it_fits():
+    assert M.mma_partition(64, 64, 4, policy=1) == (4, 1)  # FullRow
+    assert M.mma_partition(64, 64, 4, policy=2) == (1, 4)  # FullCol
+    # 4 warps of 16 rows do not fit 32 rows: the squarest (1x4 and 2x2 tie at 16 rows' difference; first wins)
+    assert M.mma_partition(32, 64, 4, policy=1) == (1, 4)
+
+
+def test_flash_attention_keeps_its_state_in_registers():
+    # s and o in the mma layout (FullRow: the same warp rows, so their row vectors agree), the running
+    # max, sums and scale factors as row vectors; p, the fp16 copy of s, is the second gemm's A operand,
+    # which ldmatrix reads from shared memory
+    assert plan_of("flash_attention", "flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)") == {
+        "s": "MmaLayout", "o": "MmaLayout", "m": "RowLayout", "m_old": "RowLayout", "alpha": "RowLayout",
+        "l": "RowLayout", "tile_sum": "RowLayout"}
+    k = instantiate(load(EXAMPLES / "flash_attention.py"), "flash_attention_fwd(2, 8, 1024, 64, block_M=64, block_N=64)")
+    b = generate_kernel(k, "sm_90")
+    body = b.source[b.source.rindex('extern "C" __global__'):]
+    assert body.count("tl_mma_f16_f32(") == 2 and "__shfl_xor_sync" in body
+    # the same bytes as the analyzer's (TileLang's) count for this kernel
+    assert b.dynamic_smem == 40960
