@@ -17,8 +17,8 @@ versions (a leading axis of S, the count TileLang's planner gives the same loop)
     iteration ko:
         wait until at most S-2 groups are pending (the copies of iteration ko have landed)
         __syncthreads()   (they are visible to every thread, and version (ko - 1) % S is free again)
-        the work, reading version ko % S
         the copies of iteration ko + S - 1 into version (ko + S - 1) % S (when it exists), commit
+        the work, reading version ko % S
     wait for every group
 
 The helpers are ours (`PRELUDE`), prepended to the CUDA source like the tensor-core helpers.
@@ -201,10 +201,11 @@ class _Copies(Rewriter):
                             tirx.SeqStmt([tirx.IfThenElse(tirx.LT(p, n), issue(p, p), None), commit]))
         ahead = ko + (stages - 1)
         reader = _Versions(versioned, tirx.floormod(ko, stages))
-        # the work first, then the copies for S - 1 iterations ahead: they go to the version the work of
-        # the previous iteration read, which every thread finished before this iteration's barrier
-        steady = tirx.SeqStmt([wait(stages - 2), sync] + [reader.stmt(w) for w in work] + [
-            tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None), commit])
+        # the copies for S - 1 iterations ahead go first (they have S - 1 iterations of work to land), into
+        # the version the previous iteration's work read, which every thread finished before the barrier
+        steady = tirx.SeqStmt([wait(stages - 2), sync,
+                               tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None),
+                               commit] + [reader.stmt(w) for w in work])
         ann = {k: v for k, v in loop.annotations.items() if k not in ("tl.loop", "num_stages")}
         ann[PIPELINE_KEY] = 1
         new_loop = tirx.For(ko, loop.min, n, tirx.ForKind.SERIAL, steady, None, ann, loop.step)

@@ -382,9 +382,10 @@ def _is_sync(s: Any) -> bool:
 
 
 def _follows_sync(seq: list[Any]) -> bool:
-    """The last statement with an effect in `seq` is a barrier (allocations and bindings have none)."""
+    """The last statement with an effect on shared memory in `seq` is a barrier (allocations, bindings
+    and cp.async issues into a version nobody reads now have none)."""
     for x in reversed(seq):
-        if isinstance(x, (tirx.AllocBuffer, tirx.DeclBuffer, tirx.Bind)):
+        if isinstance(x, (tirx.AllocBuffer, tirx.DeclBuffer, tirx.Bind)) or _async_only(x):
             continue
         return _is_sync(x)
     return False
