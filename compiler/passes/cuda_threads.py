@@ -36,7 +36,8 @@ from .. import tile_ir
 from ..errors import NotSupported
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .lower_tile_ops import _cast, _combine, _load, _reduce_init, _store, lower_copy, lower_cumsum, lower_fill
+from .lower_tile_ops import (_cast, _combine, _load, _reduce_init, _store, lower_atomic_add, lower_copy, lower_cumsum,
+                             lower_fill)
 
 THREADS_KEY = "tl.threads"
 SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
@@ -165,27 +166,6 @@ def cuda_reduce(kind: str, src: RegionRef, dst: RegionRef, dim: int, clear: int)
     return tirx.SeqStmt([tirx.AllocBuffer(acc), body])
 
 
-def cuda_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None) -> Any:
-    """Per element an atomic add, on global and on shared memory (iterations run on different threads)."""
-    axes = dst.nonunit_axes()
-    dtype = str(dst.buffer.dtype)
-    vs = [tirx.Var(f"i{k}", "int32") for k in range(len(axes))]
-    d_vars = dict(zip(axes, vs))
-    if isinstance(value, RegionRef):
-        v = _cast(_load(value, dict(zip(value.nonunit_axes(), vs))), dtype)
-    else:
-        v = _cast(value, dtype)
-    old = _load(dst, d_vars)
-    if dst.buffer.scope() in ("local", "local.var"):
-        update = _store(dst, d_vars, old + v)
-        body: Any = update if prev is None else tirx.SeqStmt([_store(prev, {}, old), update])
-    else:
-        body = tile_ir.atomic_elem(old, v, None if prev is None else _load(prev, {}))
-    for var, ax in reversed(list(zip(vs, axes))):
-        body = _parallel(var, dst.extents[ax], body)
-    return body
-
-
 def _cuda_cumsum(src: RegionRef, dst: RegionRef, dim: int, reverse: int) -> Any:
     depth = len([ax for ax in range(len(src.extents)) if ax != dim and src.extents[ax] != 1])
     return _outer_parallel(lower_cumsum(src, dst, dim, reverse), depth)
@@ -197,7 +177,8 @@ _LOWER = {
     "gemm": cuda_gemm,
     "reduce": cuda_reduce,
     "cumsum": _cuda_cumsum,
-    "atomic_add": cuda_atomic_add,
+    "atomic_add": lambda dst, value, prev=None: _all_parallel(
+        lower_atomic_add(dst, value, prev, atomic_scopes=("global", "shared", "shared.dyn"))),
 }
 
 

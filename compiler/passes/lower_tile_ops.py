@@ -169,9 +169,11 @@ def lower_cumsum(src: RegionRef, dst: RegionRef, dim: int, reverse: int) -> Any:
     return _nest([src.extents[a] for a in axes], "i", body)
 
 
-def lower_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None) -> Any:
-    """Per element: a global destination becomes `tl.atomic_add_elem` (blocks may run in parallel); a
-    shared/fragment/local one is a plain read-modify-write, since one block runs on one core."""
+def lower_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None,
+                     atomic_scopes: tuple[str, ...] = ("global",)) -> Any:
+    """Per element: a destination in `atomic_scopes` becomes `tl.atomic_add_elem`; another is a plain
+    read-modify-write. On the CPU only global memory is shared between cores (one block runs on one
+    core); the CUDA lowering adds shared memory (the block's threads run at once)."""
     axes = dst.nonunit_axes()
     dtype = str(dst.buffer.dtype)
 
@@ -182,7 +184,7 @@ def lower_atomic_add(dst: RegionRef, value: Any, prev: RegionRef | None = None) 
         else:
             v = _cast(value, dtype)
         old = _load(dst, d_vars)
-        if dst.buffer.scope() == "global":
+        if dst.buffer.scope() in atomic_scopes:
             return tile_ir.atomic_elem(old, v, None if prev is None else _load(prev, {}))
         update = _store(dst, d_vars, old + v)
         if prev is None:

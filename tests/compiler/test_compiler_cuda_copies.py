@@ -18,6 +18,7 @@ from compiler.passes import cuda_copies as CP  # noqa: E402
 from compiler.passes.cuda_threads import thread_loops  # noqa: E402
 from compiler.runtime import to_module  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
+from int_expr import eval_int  # noqa: E402
 
 
 def kdef(example: str, call: str):
@@ -83,29 +84,16 @@ def test_generated_source_carries_the_copy_helpers():
     assert "tl_cp_async_wait(1);" in body and "tl_cp_async_wait(0);" in body
 
 
-def _eval(e, env):
-    """The integer value of a layout expression (Add, Mul, FloorDiv, FloorMod, bitwise xor)."""
-    if isinstance(e, tirx.IntImm):
-        return int(e.value)
-    if isinstance(e, tirx.Var):
-        return env[e.name]
-    a, b = _eval(e.a, env), _eval(e.b, env)
-    if type(e).__name__ == "BitwiseXor":
-        return a ^ b
-    return {tirx.Add: lambda: a + b, tirx.Sub: lambda: a - b, tirx.Mul: lambda: a * b,
-            tirx.FloorDiv: lambda: a // b, tirx.FloorMod: lambda: a % b}[type(e)]()
-
-
 @pytest.mark.parametrize("per,chunks", [(8, 2), (8, 4), (8, 16), (4, 8), (16, 4)])
 def test_swizzle_permutes_whole_chunks_within_each_row(per, chunks):
     r, c = tirx.Var("r", "int32"), tirx.Var("c", "int32")
     expr = CP.swizzled_column(r, c, per, chunks)
     for row in range(16):
-        cols = [_eval(expr, {"r": row, "c": col}) for col in range(per * chunks)]
+        cols = [eval_int(expr, {"r": row, "c": col}) for col in range(per * chunks)]
         assert sorted(cols) == list(range(per * chunks))  # a permutation of the row
         assert all(cols[k] - cols[k - 1] == 1 for k in range(1, len(cols)) if k % per)  # chunks stay whole
     # the 8 rows one ldmatrix reads (same logical chunk) land in 8 different 16-byte bank groups
-    groups = {((row * per * chunks + _eval(expr, {"r": row, "c": 0})) * (16 // per) // 16) % 8 for row in range(8)}
+    groups = {((row * per * chunks + eval_int(expr, {"r": row, "c": 0})) * (16 // per) // 16) % 8 for row in range(8)}
     assert len(groups) == 8
 
 

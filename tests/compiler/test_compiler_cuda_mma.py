@@ -16,6 +16,7 @@ from compiler.passes import cuda_mma as M  # noqa: E402
 from compiler.passes.cuda_threads import thread_loops  # noqa: E402
 from compiler.runtime import to_module  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
+from int_expr import eval_int  # noqa: E402
 
 
 def owners(layout, threads: int) -> dict[tuple[int, ...], list[tuple[int, int]]]:
@@ -25,20 +26,9 @@ def owners(layout, threads: int) -> dict[tuple[int, ...], list[tuple[int, int]]]
     out: dict[tuple[int, ...], list[tuple[int, int]]] = {}
     for t in range(threads):
         for k in range(layout.size):
-            vals = tuple(_eval(e, {"tx": t, "r": k}) for e in exprs)
+            vals = tuple(eval_int(e, {"tx": t, "r": k}) for e in exprs)
             out.setdefault(vals, []).append((t, k))
     return out
-
-
-def _eval(e, env):
-    """A small evaluator for the integer expressions the layouts build."""
-    if isinstance(e, tirx.IntImm):
-        return int(e.value)
-    if isinstance(e, tirx.Var):
-        return env[e.name]
-    a, b = _eval(e.a, env), _eval(e.b, env)
-    return {tirx.Add: lambda: a + b, tirx.Sub: lambda: a - b, tirx.Mul: lambda: a * b,
-            tirx.FloorDiv: lambda: a // b, tirx.FloorMod: lambda: a % b}[type(e)]()
 
 
 @pytest.mark.parametrize("m,n,threads", [(128, 128, 128), (64, 64, 128), (32, 32, 128), (128, 256, 256), (64, 128, 256)])
