@@ -1,0 +1,234 @@
+"""The CUDA back end's dynamic shared memory against the analyzer's prediction (TileLang 0.1.15's number), for
+every CPU example case on sm_90. No nvcc: `generate_kernel` gives ours, `analyze_text` the analyzer's.
+
+Where the two agree the test says so (`AGREE`). Everywhere else it pins the breakdown of the difference
+(benchmarks/cuda_resources.py computes the same one for every case and arch, results/cuda_resources.md):
+
+    ours - analyzer = bytes of the fragments our register pass leaves in shared memory
+                    + bytes of the version differences of the tiles both arenas hold
+                    + bytes of compiler-made buffers only our arena holds
+                    - bytes of TileLang's reduction workspaces
+                    + our packing - TileLang's packing
+
+where a side's packing is its total minus the sum of its buffers (memory reuse between buffers whose lifetimes
+do not overlap makes it negative, alignment gaps positive). Our buffers are the `shared.dyn` allocations of
+`pipeline.lower(to_module(kdef), "cuda")`, TileLang's the analyzer's placements. Each expected entry names the
+fragments, the version differences and both packings, so the test fails when either side changes: a
+fragment moving to registers, a tile gaining versions, TVM or the analyzer packing differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+pytest.importorskip("tvm")
+
+import tvm  # noqa: E402
+from tvm import tirx  # noqa: E402
+
+from analyzer.config import Config  # noqa: E402
+from analyzer.diagnostics import Severity  # noqa: E402
+from analyzer.engine import analyze_text  # noqa: E402
+from compiler.cuda_codegen import generate_kernel  # noqa: E402
+from compiler.ir import walk  # noqa: E402
+from compiler.loader import instantiate, load  # noqa: E402
+from compiler.pipeline import lower  # noqa: E402
+from compiler.runtime import to_module  # noqa: E402
+from conftest import EXAMPLES  # noqa: E402
+from example_cases import CPU_CASES  # noqa: E402
+
+ARCH = "sm_90"
+
+
+@dataclass(frozen=True)
+class Relation:
+    fragments: tuple[tuple[str, int], ...] = ()  # (fragment in our arena, bytes)
+    versions: tuple[tuple[str, int, int], ...] = ()  # (tile, our versions, TileLang's) where they differ
+    ours_only: tuple[tuple[str, int], ...] = ()  # compiler-made buffers of our arena (name, bytes)
+    workspaces: int = 0  # bytes of TileLang's reduction workspaces
+    our_packing: int = 0  # ours - sum of our arena buffers
+    tl_packing: int = 0  # analyzer - sum of its placements
+    refused: tuple[str, ...] = ()  # the analyzer's error codes: TileLang does not compile the kernel
+
+
+# ours == analyzer, and from the same buffers
+AGREE = {
+    "elementwise_add:elementwise_add(64, 64, 32, 32)",  # 0: a, b in registers
+    "elementwise_add:elementwise_add(100, 70, 32, 32)",
+    "elementwise_add:elementwise_add(33, 129, 16, 64)",
+    "bias_gelu:bias_gelu(M=64, N=128, block_M=32, block_N=64)",  # 4224: bias_shared + X_shared, h in registers
+    "bias_gelu:bias_gelu(M=50, N=100, block_M=32, block_N=64)",
+    "gemm_autotune:matmul_nt(128, 128, 128)",  # 65536: A_shared, B_shared x 2 versions (first autotune config)
+    "gemm_pipelined:matmul(M=64, N=64, K=64, block_M=32, block_N=32, block_K=16)",  # 6144: 3 versions each
+}
+
+# Every other CPU case: the documented breakdown of ours - analyzer (bytes on sm_90).
+RELATIONS = {
+    # acc: T.reduce_sum(acc, col, dim=0) reads it; col: 32 elements < 128 threads. TileLang's 512 B workspace
+    # for the cross-warp column reduction reuses X_shared's bytes.
+    "column_sum:column_sum(128, 64, 32, 32)": Relation(
+        fragments=(("acc", 4096), ("col", 128)), workspaces=512, tl_packing=-512),
+    # Equal totals, different buffers: X's rows of 50 halves (100 B) are not 16-byte chunks, so no cp.async
+    # pipeline (1 version, not 3: -4096), which the shared acc (+4096) cancels; TVM puts col over X_shared.
+    "column_sum:column_sum(100, 50, 32, 32)": Relation(
+        fragments=(("acc", 4096), ("col", 128)), versions=(("X_shared", 1, 3),), workspaces=512,
+        our_packing=-128, tl_packing=-512),
+    # carry: 16 elements < 128 threads (and read as carry[i] in a (16, 32) nest)
+    "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
+    "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
+    # Same buffers and versions; TileLang's sm_90 TMA alignment (A_shared 512, W_q_shared 256) adds 448 B of
+    # gaps (on sm_80 the two agree at 11328).
+    "dequant_gemm:dequant_matmul(64, 64, 64, 32, 32, 32)": Relation(tl_packing=448),
+    # W_q's rows of 40 int8 are not 16-byte chunks: W_q_shared stays out of the pipeline (1 version, not 3)
+    "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(
+        versions=(("W_q_shared", 1, 3),), tl_packing=448),
+    # p, the A operand of T.gemm(p, V_shared, o), stays in shared memory for ldmatrix; V_shared's copy follows
+    # the work in the loop, so our pipeline gives it 1 version (TileLang 2); the two row reductions in
+    # registers (max and sum of s) each add a 256 B cross-warp table (TileLang: two 512 B workspaces). TVM
+    # places O_shared and the tables over freed bytes (-2304), TileLang O_shared and its workspaces (-2048).
+    "flash_attention:flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)": Relation(
+        fragments=(("p", 2048),), versions=(("V_shared", 1, 2),), ours_only=(("row_scratch", 256),) * 2,
+        workspaces=1024, our_packing=-2304, tl_packing=-2048),
+    "flash_attention:flash_attention_fwd(1, 2, 80, 32, block_M=32, block_N=32)": Relation(
+        fragments=(("p", 2048),), versions=(("V_shared", 1, 2),), ours_only=(("row_scratch", 256),) * 2,
+        workspaces=1024, our_packing=-2304, tl_packing=-2048),
+    # A's rows of 100 bf16 (200 B) are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
+    "gemm_autotune:matmul_nt(130, 70, 100)": Relation(versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
+    # C_local: a 32x32 gemm accumulator has no mma.sync warp partition over 8 warps (256 threads). C_shared
+    # reuses the A/B bytes after the loop on both sides.
+    "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)": Relation(
+        fragments=(("C_local", 4096),), our_packing=-2048, tl_packing=-2048),
+    # Equal totals, different buffers: A's rows of 70 halves are not 16-byte chunks (no pipeline: -4096),
+    # the shared C_local (+4096) cancels it.
+    "gemm_epilogue:matmul_staged(90, 40, 70, 32, 32, 32)": Relation(
+        fragments=(("C_local", 4096),), versions=(("A_shared", 1, 2), ("B_shared", 1, 2)), our_packing=-2048,
+        tl_packing=-2048),
+    # acc: an int8 x int8 -> int32 gemm has no tensor-core path here (mma.sync is for fp16/bf16 -> fp32)
+    "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)": Relation(
+        fragments=(("acc", 4096),)),
+    # ... and A's rows of 90 int8 are not 16-byte chunks: no pipeline
+    "gemm_int8:matmul_int8(M=50, N=70, K=90, block_M=32, block_N=32, block_K=32)": Relation(
+        fragments=(("acc", 4096),), versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
+    # B's rows of 36 halves (72 B) are not 16-byte chunks: only A_shared is pipelined
+    "gemm_pipelined:matmul(M=100, N=36, K=72, block_M=32, block_N=32, block_K=16)": Relation(
+        versions=(("B_shared", 1, 3),)),
+    # The copies' column start k_base + ko * 16 reads the let-bound k_base = bz * (K // split_k), which the
+    # 16-byte check cannot see through: no pipeline, and plain element copies
+    "gemm_splitk:matmul_splitk(64, 64, 128, 32, 32, 16, 2)": Relation(
+        versions=(("A_shared", 1, 3), ("B_shared", 1, 3))),
+    "gemm_splitk:matmul_splitk(50, 40, 96, 32, 32, 16, 3)": Relation(
+        versions=(("A_shared", 1, 3), ("B_shared", 1, 3))),
+    # partial: T.reduce_sum reads it; y_local: 16 elements < 128 threads; TVM puts y_local over freed bytes
+    "gemv:gemv(N=64, K=128, block_N=16, block_K=32)": Relation(
+        fragments=(("partial", 2048), ("y_local", 64)), our_packing=-64),
+    # ... and x's rows of 100 halves are not 16-byte chunks: no pipeline
+    "gemv:gemv(N=50, K=100, block_N=16, block_K=32)": Relation(
+        fragments=(("partial", 2048), ("y_local", 64)), versions=(("x_shared", 1, 2), ("W_shared", 1, 2)),
+        our_packing=-64),
+    # sq: T.reduce_sum reads it; inv_rms: 8 elements < 256 threads; X_shared's bytes are reused
+    "rms_norm:rms_norm(M=32, N=64, block_M=8)": Relation(
+        fragments=(("sq", 2048), ("inv_rms", 32)), our_packing=-992),
+    # x and sq have 384 elements, not a multiple of the 256 threads: TileLang refuses the kernel (TL206)
+    "rms_norm:rms_norm(M=30, N=48, block_M=8)": Relation(
+        fragments=(("x", 1536), ("sq", 1536), ("inv_rms", 32)), our_packing=-704, refused=("TL206",)),
+    # x: T.reduce_max reads it; row_max, row_sum: 4 elements < 128 threads; TVM's alignment adds 32 B
+    "softmax:softmax(32, 64, 4)": Relation(
+        fragments=(("x", 1024), ("row_max", 16), ("row_sum", 16)), our_packing=32),
+    # x: 192 elements, not a multiple of the 128 threads: TileLang refuses the kernel (TL206)
+    "softmax:softmax(30, 48, 4)": Relation(
+        fragments=(("x", 768), ("row_max", 16), ("row_sum", 16)), our_packing=32, refused=("TL206",)),
+}
+
+
+def _numel(shape: list[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _allocs(mod):
+    return [n.buffer for _, f in mod.functions.items() for n in walk(f.body) if isinstance(n, tirx.AllocBuffer)]
+
+
+def _our_arena(kdef) -> list[tuple[str, int, int, bool]]:
+    """(name, bytes, versions, was a fragment) of each `shared.dyn` buffer the CUDA pipeline leaves."""
+    src = to_module(kdef)
+    declared = {b.name: (b.scope(), len(b.shape)) for b in _allocs(src)}
+    out = []
+    for b in _allocs(lower(src, "cuda")):
+        if b.scope() != "shared.dyn":
+            continue
+        shape = [int(d) for d in b.shape]
+        scope, rank = declared.get(b.name, ("", len(shape)))
+        nbytes = _numel(shape) * max(1, tvm.runtime.DataType(str(b.dtype)).bits // 8)
+        out.append((b.name, nbytes, shape[0] if len(shape) == rank + 1 else 1, scope == "local.fragment"))
+    return out
+
+
+def _analyzer_call(loaded, call: str) -> str:
+    """An @autotune kernel: the compiler takes what the call leaves out from the first config; so does the
+    analyzer when the call says so."""
+    import ast
+
+    node = ast.parse(call, mode="eval").body
+    fn = loaded.kernels[node.func.id]
+    if not hasattr(fn, "missing_from_config"):
+        return call
+    extra = fn.missing_from_config(tuple(ast.literal_eval(a) for a in node.args),
+                                   {k.arg: ast.literal_eval(k.value) for k in node.keywords})
+    return call[:-1] + "".join(f", {k}={v!r}" for k, v in extra.items()) + ")"
+
+
+def _measure(case) -> tuple[int, int, Relation, dict[str, int]]:
+    """Ours, the analyzer's, the breakdown, and the bytes of one version of each of our arena's buffers."""
+    loaded = load(EXAMPLES / f"{case.example}.py")
+    kdef = instantiate(loaded, case.call)
+    ours = generate_kernel(kdef, ARCH).dynamic_smem
+    arena = _our_arena(kdef)
+    path = EXAMPLES / f"{case.example}.py"
+    ta = analyze_text(path.read_text(encoding="utf-8"), str(path), Config(arches=(ARCH,)),
+                      (_analyzer_call(loaded, case.call),))
+    (model,) = ta.analysis.models
+    plan = ta.plans[id(model)][ARCH]
+    tl = {p.name: p for p in plan.placements if p.buffer is not None}
+    relation = Relation(
+        fragments=tuple((n, b) for n, b, _, frag in arena if frag and n not in tl),
+        versions=tuple((n, v, tl[n].versions) for n, _, v, _ in arena if n in tl and v != tl[n].versions),
+        ours_only=tuple((n, b) for n, b, _, frag in arena if not frag and n not in tl),
+        workspaces=sum(p.size for p in plan.placements if p.buffer is None),
+        our_packing=ours - sum(b for _, b, _, _ in arena),
+        tl_packing=plan.dynamic_bytes - sum(p.size for p in plan.placements),
+        refused=tuple(sorted({d.code for d in ta.report.diagnostics
+                              if d.severity == Severity.ERROR and d.arch in (None, ARCH)})))
+    # the version differences in bytes: each common tile's bytes scale with its versions
+    for n, b, v, _ in arena:
+        if n in tl and v == tl[n].versions:
+            assert b == tl[n].size, (n, b, tl[n].size)  # same tile, same versions: same bytes on both sides
+    return ours, plan.dynamic_bytes, relation, {n: b // v for n, b, v, _ in arena}
+
+
+def test_every_cpu_case_is_listed_once():
+    names = [c.name for c in CPU_CASES]
+    assert not AGREE & set(RELATIONS)
+    assert sorted(AGREE | set(RELATIONS)) == sorted(names)
+
+
+@pytest.mark.parametrize("case", CPU_CASES, ids=lambda c: c.name)
+def test_shared_memory_against_the_analyzer(case):
+    ours, analyzer, relation, version_bytes = _measure(case)
+    if case.name in AGREE:
+        assert ours == analyzer, f"measured {relation} (ours {ours}, analyzer {analyzer})"
+        assert relation == Relation(our_packing=relation.our_packing, tl_packing=relation.tl_packing,
+                                    workspaces=relation.workspaces)
+        assert relation.our_packing - relation.tl_packing == -relation.workspaces
+        return
+    expected = RELATIONS[case.name]
+    assert relation == expected, f"measured {relation} (ours {ours}, analyzer {analyzer})"
+    difference = (sum(b for _, b in expected.fragments)
+                  + sum(version_bytes[n] * (v - tl_v) for n, v, tl_v in expected.versions)
+                  + sum(b for _, b in expected.ours_only) - expected.workspaces
+                  + expected.our_packing - expected.tl_packing)
+    assert ours == analyzer + difference
