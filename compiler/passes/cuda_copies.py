@@ -68,8 +68,9 @@ def _int(e: Any) -> int | None:
     return int(e.value) if isinstance(e, tirx.IntImm) else None
 
 
-def chunked(op: tile_ir.TileOp) -> tuple[RegionRef, RegionRef, int] | None:
-    """(src, dst, elements per chunk) when a copy can move 16-byte chunks, else None."""
+def chunked(op: tile_ir.TileOp, analyzer: Any = None) -> tuple[RegionRef, RegionRef, int] | None:
+    """(src, dst, elements per chunk) when a copy can move 16-byte chunks, else None. `analyzer` knows
+    the let-bound values in scope (a start `base + ko * 16` with `base = bz * 64`)."""
     if op.name != "copy":
         return None
     src, dst = op.args
@@ -94,7 +95,7 @@ def chunked(op: tile_ir.TileOp) -> tuple[RegionRef, RegionRef, int] | None:
     if inner % per or last is None or last % per:
         return None
     start = src.mins[-1]
-    ana = tvm.sym.Analyzer()
+    ana = analyzer if analyzer is not None else tvm.sym.Analyzer()
     if not ana.can_prove_equal(tirx.floormod(start, per), _c(0)):
         return None
     return src, dst, per
@@ -144,10 +145,16 @@ class _Copies(Rewriter):
         self.tx = tx
         self.threads = threads
         self.versioned: dict[Any, Any] = {}
+        self.analyzer = tvm.sym.Analyzer()
+
+    def visit_Bind(self, s: Any) -> Any:
+        if str(s.var.ty.dtype).startswith("int"):
+            self.analyzer.bind(s.var, s.value)
+        return s
 
     def visit_Evaluate(self, s: Any) -> Any:
         op = tile_ir.decode(s)
-        found = chunked(op) if op is not None else None
+        found = chunked(op, self.analyzer) if op is not None else None
         if found is None:
             return s
         src, dst, per = found
@@ -166,7 +173,7 @@ class _Copies(Rewriter):
         copies = []
         for stmt in body:
             op = tile_ir.decode(stmt)
-            found = chunked(op) if op is not None else None
+            found = chunked(op, self.analyzer) if op is not None else None
             if found is None:
                 break
             copies.append(found)

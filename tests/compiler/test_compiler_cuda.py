@@ -143,7 +143,8 @@ LAUNCH = [
     # the accumulator in mma registers; A and B tiles in 3 versions (num_stages=3, cp.async pipeline)
     ("gemm_pipelined", "matmul(M=1024, N=1024, K=1024, block_M=128, block_N=128, block_K=32)", [8, 8, 1], 128,
      3 * (128 * 32 + 32 * 128) * 2),
-    ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, (32 * 16 + 16 * 32) * 2),
+    # a let-bound split offset in the copies' start: still whole 16-byte chunks, so 3 versions each
+    ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, 3 * (32 * 16 + 16 * 32) * 2),
     # an int8 gemm: the accumulator stays in shared memory; int8 tiles in 2 versions (num_stages=2)
     ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)", [2, 2, 1], 128,
      2 * 2 * 32 * 32 + 32 * 32 * 4),
