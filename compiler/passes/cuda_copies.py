@@ -9,9 +9,11 @@ TileLang's predicated copies do; the tensor's last dimension must then be a mult
 chunk is either wholly inside or wholly outside.
 
 Outside a pipeline the chunk is a plain 128-bit load and store (`tl_copy16`). In a `T.Pipelined` loop
-with `num_stages = S >= 2` whose body is "copies from global into shared, then the work that reads them"
-(TileLang's standard shape; anything else keeps its loop as it is), each such shared buffer gets S
-versions (a leading axis of S, the count TileLang's planner gives the same loop) and the loop becomes:
+with `num_stages = S >= 2`, the copies that can run ahead (their source moves with the loop and depends on
+nothing the body computes; their tile is written by nothing else and read only after the copy in the
+body: the leading A/B tiles of a GEMM, FlashAttention's mid-loop V tile) each get S versions (a leading
+axis of S, the count TileLang's planner gives) and the loop becomes (the other statements, in order, are
+"the work"):
 
     prologue: the copies of iterations 0 .. S-2 into versions 0 .. S-2 (cp.async), one commit group each
     iteration ko:
@@ -170,21 +172,30 @@ class _Copies(Rewriter):
 
     def _pipeline(self, loop: Any, stages: int) -> Any | None:
         body = list(loop.body.seq) if isinstance(loop.body, tirx.SeqStmt) else [loop.body]
-        copies = []
-        for stmt in body:
+        # the copies that can run ahead: global -> whole shared tile in 16-byte chunks, moving with the loop,
+        # their source independent of anything computed in the body, their tile written by nothing else
+        # and read only after the copy in the body (so this iteration's readers want this iteration's tile)
+        inner = {n.var for st in body for n in walk(st) if isinstance(n, tirx.Bind)}
+        copies, positions = [], []
+        for k, stmt in enumerate(body):
             op = tile_ir.decode(stmt)
             found = chunked(op, self.analyzer) if op is not None else None
             if found is None:
-                break
+                continue
+            src, dst, _ = found
+            if not _mentions(src.mins, loop.loop_var) or any(_mentions(src.mins, v) for v in inner):
+                continue
+            others = body[:k] + body[k + 1:]
+            if any(_writes(w, dst.buffer) for w in others) or any(_reads(w, dst.buffer) for w in body[:k]):
+                continue
             copies.append(found)
-        work = body[len(copies):]
+            positions.append(k)
+        work = [st for k, st in enumerate(body) if k not in positions]
         if not copies or not work:
             return None
         bufs = [dst.buffer for _, dst, _ in copies]
-        if len({b for b in bufs}) != len(bufs) or any(_writes(w, b) for w in work for b in bufs):
+        if len(set(bufs)) != len(bufs):
             return None
-        if not all(_mentions(src.mins, loop.loop_var) for src, _, _ in copies):
-            return None  # a copy that does not move with the loop would not need versions
         versioned = {b: tirx.decl_buffer((stages, *b.shape), b.dtype, name=b.name, scope=b.scope()) for b in bufs}
         ko, n = loop.loop_var, loop.extent
 
@@ -235,6 +246,22 @@ def _writes(stmt: Any, buf: Any) -> bool:
                 for k in outs.get(op.name, []):
                     if isinstance(op.args[k], RegionRef) and op.args[k].buffer.same_as(buf):
                         return True
+    return False
+
+
+def _reads(stmt: Any, buf: Any) -> bool:
+    """Reads of `buf`: loads, and tile-op regions other than an operator's output."""
+    outs = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}
+    for n in walk(stmt):
+        if isinstance(n, tirx.Evaluate):
+            op = tile_ir.decode(n)
+            if op is not None:
+                if any(isinstance(a, RegionRef) and a.buffer.same_as(buf) and k not in outs.get(op.name, [])
+                       for k, a in enumerate(op.args)):
+                    return True
+                continue
+        if isinstance(n, tvm.ir.expr.TensorLoad) and n.source.same_as(buf):
+            return True
     return False
 
 

@@ -108,3 +108,34 @@ def test_swizzle_only_where_the_key_stays_in_the_row():
     # 480 halves = 60 chunks: chunk 59 ^ 7 would be chunk 60, past the row (an H200 run caught this)
     assert CP._chunk_geometry(buf(480)) is None
     assert CP._chunk_geometry(buf(8)) is None  # one chunk per row: nothing to permute
+
+
+def test_a_mid_loop_copy_runs_ahead_too():
+    body = lowered("flash_attention", "flash_attention_fwd(2, 8, 1024, 64, block_M=64, block_N=64)")
+    shapes = {s.buffer.name: [int(d) for d in s.buffer.shape] for s in walk(body) if isinstance(s, tirx.AllocBuffer)}
+    assert shapes["K_shared"] == [2, 64, 64] and shapes["V_shared"] == [2, 64, 64]  # num_stages=2
+    assert shapes["Q_shared"] == [64, 64]  # copied once, before the loop
+
+
+READ_BEFORE_COPY = '''
+import tilelang.language as T
+
+def k(n=256):
+    @T.prim_func
+    def main(A: T.Tensor((n, 64), "float16"), B: T.Tensor((n, 64), "float16")):
+        with T.Kernel(1, threads=128) as bx:
+            S = T.alloc_shared((32, 64), "float16")
+            T.clear(S)
+            for ko in T.Pipelined(n // 32, num_stages=2):
+                T.copy(S, B[ko * 32, 0])       # reads the tile the previous iteration loaded
+                T.copy(A[ko * 32, 0], S)
+    return main
+'''
+
+
+def test_a_copy_whose_tile_is_read_before_it_is_not_run_ahead(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_text(READ_BEFORE_COPY)
+    body = CP.vectorize_copies(thread_loops(to_module(instantiate(load(path), "k()"))))["main"].body
+    shapes = {s.buffer.name: [int(d) for d in s.buffer.shape] for s in walk(body) if isinstance(s, tirx.AllocBuffer)}
+    assert shapes["S"] == [32, 64] and calls(body, "tl_cp_async16") == 0 and calls(body, "tl_copy16") == 1
