@@ -73,6 +73,9 @@ def build(out: Path, arch: str) -> int:
 BENCH = [
     ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=128, block_K=32, num_stages=3)",
      {"bench": "gemm", "layout": "nn", "config": "128x128x32 s3 t128"}, (4096, 8192)),
+    ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=256, block_K=32, num_stages=3, "
+     "threads=256)", {"bench": "gemm", "layout": "nn", "config": "128x256x32 s3 t256", "variant": "wide"},
+     (4096, 8192)),
     ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M={n}, block_N=64, threads={t})",
      {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd"},
      ((64, 128), (128, 256))),
@@ -96,7 +99,7 @@ def bench_build(out: Path, arch: str) -> int:
                 n, t = n
                 entry = dict(entry, config=f"{n}x64 t{t}")
             request = call.format(n=n, t=t)
-            name = f"ours_{example}" + (f"_{n}" if n else "")
+            name = f"ours_{example}" + (f"_{entry['variant']}" if "variant" in entry else "") + (f"_{n}" if n else "")
             kdef = instantiate(load(ROOT / "examples" / f"{example}.py"), request)
             result = build_artifact(kdef, arch, out, name)
             r = result.resources
