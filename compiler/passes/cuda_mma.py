@@ -19,7 +19,9 @@ barrier pass fences it as a whole and `spread_parallel` leaves it alone), with e
 coordinates bound from the thread index.
 
 The gemm loads A and B with `ldmatrix` (x4; `.trans` where the tile is stored k-major for B, or m-major
-for a transposed A) and multiplies with `mma.sync.aligned.m16n8k16.row.col` into fp32 registers. The
+for a transposed A) and multiplies with `mma.sync.aligned.m16n8k16.row.col` into fp32 registers. An A
+that is a half-precision register copy of an accumulator of the same warp rows (FlashAttention's
+probabilities) is fed from registers: two m16n8 accumulator pieces are one m16k16 A fragment. The
 instructions are small device functions of ours (`PRELUDE`), prepended to the generated CUDA source and
 called through `call_extern` with the addresses of register arrays and shared-memory elements.
 """
@@ -52,6 +54,11 @@ __device__ __forceinline__ void tl_ldmatrix_x4(unsigned* r, const void* smem) {
 __device__ __forceinline__ void tl_ldmatrix_x4_trans(unsigned* r, const void* smem) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
+}
+template <typename T>  // half or nv_bfloat16: two 16-bit values in one register, lo in the low half
+__device__ __forceinline__ unsigned tl_pack_x2(T lo, T hi) {
+  unsigned short a = *reinterpret_cast<unsigned short*>(&lo), b = *reinterpret_cast<unsigned short*>(&hi);
+  return static_cast<unsigned>(a) | (static_cast<unsigned>(b) << 16);
 }
 __device__ __forceinline__ void tl_mma_f16_f32(float* c, const unsigned* a, const unsigned* b) {
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
@@ -244,16 +251,31 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     """Candidate layouts: gemm accumulators get the mma layout, other fragments the cyclic one."""
     out: dict[Any, Any] = {}
     refused = set()
-    operands = set()  # fragments read by an mma gemm: ldmatrix reads them from shared memory
+    gemms = [op for op in _tile_ops(func.body) if op.name == "gemm"]
+    for op in gemms:
+        c = op.args[2].buffer
+        layout = _mma_gemm(op, threads)
+        if layout is None or (c in out and out[c] != layout):
+            refused.add(c)
+        else:
+            out[c] = layout
+    # a half-precision copy of an accumulator (FlashAttention's p = s) keeps its layout: it can feed the
+    # next gemm's A operand straight from registers
     for op in _tile_ops(func.body):
-        if op.name == "gemm":
-            c = op.args[2].buffer
-            layout = _mma_gemm(op, threads)
-            if layout is None or (c in out and out[c] != layout):
-                refused.add(c)
-            else:
-                out[c] = layout
-                operands.update(r.buffer for r in op.args[:2] if r.buffer.scope() == FRAGMENT)
+        if op.name == "copy":
+            src, dst = op.args[0].buffer, op.args[1].buffer
+            if isinstance(out.get(src), MmaLayout) and dst.scope() == FRAGMENT and dst not in out \
+                    and _shape(dst) == _shape(src) and str(dst.dtype) in ("float16", "bfloat16"):
+                out[dst] = out[src]
+    operands = set()  # fragments an mma gemm reads through ldmatrix, from shared memory
+    for op in gemms:
+        if op.args[2].buffer not in out:
+            continue
+        a, b = op.args[0].buffer, op.args[1].buffer
+        if a.scope() == FRAGMENT and not register_operand(op, out):
+            operands.add(a)
+        if b.scope() == FRAGMENT:
+            operands.add(b)
     for s in walk(func.body):
         if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == FRAGMENT and s.buffer not in out:
             shape = _shape(s.buffer)
@@ -285,6 +307,16 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     for buf in refused | operands:
         out.pop(buf, None)
     return out
+
+
+def register_operand(op: tile_ir.TileOp, layouts: dict[Any, Any]) -> bool:
+    """The gemm's A is a register fragment in the accumulator layout of the same warp rows, one warp
+    across its columns: its m16n8 pieces pair up into m16k16 A fragments without moving data."""
+    a, c, trans_a = op.args[0], op.args[2], op.args[3]
+    la, lc = layouts.get(a.buffer), layouts.get(c.buffer)
+    return (isinstance(la, MmaLayout) and isinstance(lc, MmaLayout) and not trans_a and _whole(a)
+            and la.m == lc.m and la.warps_m == lc.warps_m and la.warps_n == 1 and lc.warps_n == 1
+            and la.n % 16 == 0 and str(a.buffer.dtype) in ("float16", "bfloat16"))
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -425,7 +457,17 @@ class _Registers(Rewriter):
         def unrolled(var: Any, extent: int, body: Any) -> Any:
             return tirx.For(var, _c(0), _c(extent), tirx.ForKind.UNROLLED, body)
 
-        load_a = unrolled(mi, mt, call(a_fn, tirx.address_of(tirx.BufferLoad(a_regs, [mi * 4])), a_addr))
+        if a.buffer in self.layouts:  # register A: two m16n8 pieces of the accumulator layout per k16 step
+            pr, la = self.regs[a.buffer], self.layouts[a.buffer]
+            pack = "tl_pack_x2"
+            pieces = []
+            for q, (half_k, c0) in enumerate(((0, 0), (0, 2), (1, 0), (1, 2))):
+                base = (mi * la.nt + kk * 2 + half_k) * 4 + c0
+                pieces.append(tirx.BufferStore(a_regs, tirx.call_extern(
+                    "uint32", pack, tirx.BufferLoad(pr, [base]), tirx.BufferLoad(pr, [base + 1])), [mi * 4 + q]))
+            load_a = unrolled(mi, mt, tirx.SeqStmt(pieces))
+        else:
+            load_a = unrolled(mi, mt, call(a_fn, tirx.address_of(tirx.BufferLoad(a_regs, [mi * 4])), a_addr))
         load_b = unrolled(nj, nt // 2, call(b_fn, tirx.address_of(tirx.BufferLoad(b_regs, [nj * 4])), b_addr))
         mi2, ni2 = tirx.Var("mi", "int32"), tirx.Var("ni", "int32")
         multiply = unrolled(mi2, mt, unrolled(ni2, nt, call(

@@ -112,16 +112,19 @@ def test_warp_policy_is_honoured_when_it_fits():
 
 
 def test_flash_attention_keeps_its_state_in_registers():
-    # s and o in the mma layout (FullRow: the same warp rows, so their row vectors agree), the running
-    # max, sums and scale factors as row vectors; p, the fp16 copy of s, is the second gemm's A operand,
-    # which ldmatrix reads from shared memory
+    # 32-row blocks over 4 warps: FullRow does not fit (16 rows a warp), so s and o are split 2x2; p, the
+    # fp16 copy of s, is then the second gemm's A operand read by ldmatrix from shared memory
     assert plan_of("flash_attention", "flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)") == {
         "s": "MmaLayout", "o": "MmaLayout", "m": "RowLayout", "m_old": "RowLayout", "alpha": "RowLayout",
-        "l": "RowLayout", "tile_sum": "RowLayout"}
-    k = instantiate(load(EXAMPLES / "flash_attention.py"), "flash_attention_fwd(2, 8, 1024, 64, block_M=64, block_N=64)")
-    b = generate_kernel(k, "sm_90")
+        "l": "RowLayout", "tile_sum": "RowLayout"}  # no p: it is left to the shared arena
+    # 64-row blocks: FullRow, one warp across the columns of s and o, so p stays in registers and feeds
+    # the second gemm directly (two m16n8 pieces of s are one m16k16 A fragment)
+    call = "flash_attention_fwd(2, 8, 1024, 64, block_M=64, block_N=64)"
+    assert plan_of("flash_attention", call)["p"] == "MmaLayout"
+    b = generate_kernel(instantiate(load(EXAMPLES / "flash_attention.py"), call), "sm_90")
     body = b.source[b.source.rindex('extern "C" __global__'):]
     assert body.count("tl_mma_f16_f32(") == 2 and "__shfl_xor_sync" in body
-    # TileLang's count (the analyzer: 40960) plus p, which TileLang keeps in registers: K and V in two
-    # versions each (V's copy sits mid-loop; it is issued ahead with K's)
-    assert b.dynamic_smem == 40960 + 64 * 64 * 2
+    assert body.count("tl_ldmatrix_x4(") == 2 and "tl_pack_x2(" in body  # Q and K by ldmatrix; p packed
+    # TileLang's count exactly (the analyzer's 40960): Q, K and V (two versions each: V's copy sits
+    # mid-loop and is issued ahead with K's), the O staging tile
+    assert b.dynamic_smem == 40960
