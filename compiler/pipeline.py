@@ -3,7 +3,7 @@
 CPU: T.ws roles in program order and mbarriers as checked per-block state, expand tile ops to loops, guard global accesses (tails), atomics on
 global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop, move let-bound bfloat16 values into one-element cells
 (TVM's BF16ComputeLegalize does not rewrite `Bind`s);
-then `tvm.compile` with LLVM (FlattenBuffer, VectorizeLoop, codegen; `compile_cpu` leaves out TVM's
+then `tvm.compile` with LLVM through our list of TVM passes (`cpu_tir_passes`, which leaves out TVM's
 CompactBufferAllocation, see there).
 
 CUDA (`passes/cuda_threads.py`, `passes/cuda_copies.py`, `passes/cuda_mma.py`): a `threadIdx.x` loop per
@@ -31,10 +31,6 @@ from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
 from .passes.safe_access import guard_global_access
-
-import threading as _threading
-
-_COMPILE_LOCK = _threading.Lock()
 
 CPU_PIPELINE: list[Callable[[Any], Any]] = [
     lower_barriers,
@@ -72,25 +68,63 @@ def cpu_target() -> dict[str, str]:
     return {"kind": "llvm", "mcpu": tvm.target.codegen.llvm_get_system_cpu()}
 
 
-def compile_cpu(mod: Any) -> Any:
-    """`tvm.compile` of a lowered module for the host CPU, without TVM's `CompactBufferAllocation`.
+CPU_TIR_PIPELINE = "tilelsp_cpu"
 
-    That pass narrows a buffer to the region its accesses cover, and it takes a run-time index read from
-    a `T.alloc_var` cell (`A_shared[slot, ...]`, a barrier `bars[slot]`) as one fixed value wherever it is
-    read: a ring of stages indexed by `slot` became a one-stage buffer whose offset reads `slot` before it
-    is defined (a build failure, or with another declaration order an out-of-bounds write). Every buffer
-    here already has its declared size, so the pass is replaced by an identity for this build only.
-    """
+
+def cpu_tir_passes() -> list[Any]:
+    """TVM's passes for the CPU build, in TVM's s_tir order, restricted to what a lowered module (no
+    sblocks, no thread bindings) needs. TVM's CompactBufferAllocation is left out: it narrows a buffer to
+    the region its accesses cover and takes a run-time index read from a `T.alloc_var` cell (`A_shared[slot,
+    ...]`, a barrier `bars[slot]`) as one fixed value wherever it is read, so a ring of stages indexed by
+    `slot` became a one-stage buffer (a build failure, or an out-of-bounds write). Every buffer here
+    already has its declared size."""
+    from tvm import s_tir, tirx
+
+    return [
+        s_tir.transform.LowerOpaqueBlock(),
+        tirx.transform.FlattenBuffer(),
+        tirx.transform.BF16ComputeLegalize(),
+        tirx.transform.NarrowDataType(32),
+        s_tir.transform.LoopPartition(),
+        tirx.transform.VectorizeLoop(True),
+        tirx.transform.StorageRewrite(),
+        tirx.transform.UnrollLoop(),
+        tirx.transform.StmtSimplify(),
+        tirx.transform.RemoveNoOp(),
+        tirx.transform.CommonSubexprElim(),
+        tirx.transform.FP8ComputeLegalize(),
+        tirx.transform.VerifyMemory(),
+        tirx.transform.AnnotateEntryFunc(),
+        tirx.transform.SplitHostDevice(),
+        tirx.transform.MakePackedAPI(),
+        tirx.transform.FP8StorageLegalize(),
+        tirx.transform.BF16StorageLegalize(),
+    ]
+
+
+def _register_cpu_pipeline() -> None:
     import tvm
-    from tvm import s_tir
+    from tvm.tirx import compilation_pipeline as tp
 
-    with _COMPILE_LOCK:
-        original = s_tir.transform.CompactBufferAllocation
-        s_tir.transform.CompactBufferAllocation = lambda is_strict=True: tvm.transform.Sequential([])
-        try:
-            return tvm.compile(mod, target=cpu_target())
-        finally:
-            s_tir.transform.CompactBufferAllocation = original
+    if CPU_TIR_PIPELINE in tp.PIPELINE_MAP:
+        return
+
+    def factory() -> Any:
+        @tvm.transform.module_pass(opt_level=0)
+        def run(mod: Any, _ctx: Any) -> Any:
+            return tvm.ir.transform.Sequential(cpu_tir_passes())(mod)
+
+        return run, tp.finalize_host_passes, tp.finalize_device_passes
+
+    tp.register_tir_pipeline(CPU_TIR_PIPELINE, factory)
+
+
+def compile_cpu(mod: Any) -> Any:
+    """`tvm.compile` of a lowered module for the host CPU with our TVM pass list (`cpu_tir_passes`)."""
+    import tvm
+
+    _register_cpu_pipeline()
+    return tvm.compile(mod, target=cpu_target(), tir_pipeline=CPU_TIR_PIPELINE)
 
 
 def lower(mod: Any, target: str = "cpu", trace: Callable[[str, Any], None] | None = None) -> Any:
