@@ -673,20 +673,36 @@ def _rewrite_func(func: Any) -> Any:
         return func
     layouts = plan(func, threads)
     while layouts:
-        rewriters: list[_Registers] = []
-
-        def make(tx: Any, n: int) -> _Registers:
-            rw = _Registers(tx, n, layouts)
-            rewriters.append(rw)
-            return rw
-
-        body = InThreadLoop(make).stmt(func.body)
+        body = InThreadLoop(lambda tx, n: _Registers(tx, n, layouts)).stmt(func.body)
         left = _leftovers(body, list(layouts))
         if not left:
             return with_body(func, body)
-        for b in left:
+        # drop the fragments with a use no layout serves; one left over only through copies to or from
+        # other left-over fragments may fit once those are gone (retried in the next round)
+        roots = left - _only_copied_among(body, left)
+        for b in roots or left:
             layouts.pop(b)
     return func
+
+
+def _only_copied_among(body: Any, left: set[Any]) -> set[Any]:
+    """The fragments of `left` whose every remaining reference is a tile copy with another fragment of
+    `left` on its other side."""
+    mutual: dict[Any, int] = {}
+    for n in walk(body):
+        if isinstance(n, tirx.Evaluate):
+            op = tile_ir.decode(n)
+            if op is not None and op.name == "copy":
+                src, dst = op.args[0].buffer, op.args[1].buffer
+                if src in left and dst in left and src is not dst:
+                    mutual[src] = mutual.get(src, 0) + 1
+                    mutual[dst] = mutual.get(dst, 0) + 1
+    total: dict[Any, int] = {}
+    for n in walk(body):
+        buf = n.source if isinstance(n, TensorLoad) else n.buffer if isinstance(n, tirx.BufferStore) else None
+        if buf is not None and buf in left:
+            total[buf] = total.get(buf, 0) + 1
+    return {b for b in left if mutual.get(b, 0) and mutual[b] == total.get(b, 0)}
 
 
 def _thread_count(body: Any) -> int | None:

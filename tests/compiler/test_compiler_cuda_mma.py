@@ -128,3 +128,38 @@ def test_flash_attention_keeps_its_state_in_registers():
     # TileLang's count exactly (the analyzer's 40960): Q, K and V (two versions each: V's copy sits
     # mid-loop and is issued ahead with K's), the O staging tile
     assert b.dynamic_smem == 40960
+
+
+COPY_INTO_FALLBACK = '''
+import tilelang.language as T
+
+def k(M=64, N=64, K=32):
+    @T.prim_func
+    def main(A: T.Tensor((M, K), "float16"), B: T.Tensor((K, N), "float16"), S: T.Tensor((N,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            As = T.alloc_shared((M, K), "float16")
+            Bs = T.alloc_shared((K, N), "float16")
+            acc = T.alloc_fragment((M, N), "float32")
+            tmp = T.alloc_fragment((M, N), "float32")
+            col = T.alloc_fragment((N,), "float32")
+            T.copy(A[0, 0], As)
+            T.copy(B[0, 0], Bs)
+            T.gemm(As, Bs, acc, clear_accum=True)
+            T.copy(acc, tmp)                   # mma layout -> cyclic layout: no register copy
+            T.reduce_sum(tmp, col, dim=0)      # a column reduction: tmp falls back to shared memory
+            T.copy(col, S[0])
+    return main
+'''
+
+
+def test_a_fragment_left_over_only_through_a_copy_keeps_its_registers(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_text(COPY_INTO_FALLBACK)
+    mod = thread_loops(to_module(instantiate(load(path), "k()")))
+    after = M.register_fragments(mod)["main"]
+    local = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == "local"}
+    fragments = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer)
+                 and s.buffer.scope() == "local.fragment"}
+    # round 1 leaves acc (its copy into tmp) and tmp (the column reduction); only tmp is dropped, and in
+    # round 2 acc's copy writes the fallen-back tmp from registers
+    assert "acc_r" in local and fragments == {"tmp", "col"}
