@@ -4,7 +4,7 @@ A fragment gets a thread layout, and lives in per-thread registers, when every u
 layout can serve element by element:
 
 - the accumulator of a `T.gemm` whose A and B are float16 or bfloat16 tiles in shared memory and whose C
-  is float32 (`mma_layout`: the warps tile C, each warp in m16n8 pieces; the `mma.sync.m16n8k16`
+  is float32, or int8 tiles (A m x k, B n x k) into int32 (`mma.sync.m16n8k32`) (`mma_layout`: the warps tile C, each warp in m16n8 pieces; the `mma.sync.m16n8k16`
   accumulator layout inside a piece), or
 - otherwise any fragment (`cyclic_layout`: element f of the flattened tile on thread f % threads, when
   the tile's size is a multiple of the thread count),
@@ -70,6 +70,12 @@ __device__ __forceinline__ void tl_mma_bf16_f32(float* c, const unsigned* a, con
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
                "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void tl_mma_s8_s32(int* c, const unsigned* a, const unsigned* b) {
+  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 """
@@ -218,23 +224,35 @@ def _whole(r: RegionRef) -> bool:
         isinstance(m, tirx.IntImm) and int(m.value) == 0 for m in r.mins)
 
 
+MMA_KINDS = {  # (A/B dtype, C dtype) -> (k per mma, helper)
+    ("float16", "float32"): (16, "tl_mma_f16_f32"),
+    ("bfloat16", "float32"): (16, "tl_mma_bf16_f32"),
+    ("int8", "int32"): (32, "tl_mma_s8_s32"),
+}
+
+
 def _mma_gemm(op: tile_ir.TileOp, threads: int) -> MmaLayout | None:
     a, b, c, trans_a, trans_b = op.args[:5]
     policy = op.args[6] if len(op.args) > 6 else 0
-    if c.buffer.scope() != FRAGMENT or str(c.buffer.dtype) != "float32" or not _whole(c) or len(c.extents) != 2:
+    if c.buffer.scope() != FRAGMENT or not _whole(c) or len(c.extents) != 2:
         return None
     # A and B from shared memory; a fragment operand stays in shared memory for it (`plan`)
     if any(not (r.buffer.scope().startswith("shared") or r.buffer.scope() == FRAGMENT) for r in (a, b)):
         return None
-    if str(a.buffer.dtype) != str(b.buffer.dtype) or str(a.buffer.dtype) not in ("float16", "bfloat16"):
+    kind = (str(a.buffer.dtype), str(c.buffer.dtype))
+    if str(a.buffer.dtype) != str(b.buffer.dtype) or kind not in MMA_KINDS:
         return None
+    kstep = MMA_KINDS[kind][0]
+    if kstep == 32 and (trans_a or not trans_b):
+        return None  # 8-bit operands: ldmatrix cannot transpose them, so A must be m x k and B n x k
     m, n = c.extents
     k = a.extents[-2] if trans_a else a.extents[-1]
-    if k % 16 or threads % 32:
+    if k % kstep or threads % 32:
         return None
     # every region's row (its last axis) starts 16-byte aligned for ldmatrix
+    per = 16 // (tvm.runtime.DataType(str(a.buffer.dtype)).bits // 8)
     for r in (a, b):
-        if int(r.buffer.shape[-1]) % 8 or not (isinstance(r.mins[-1], tirx.IntImm) and int(r.mins[-1].value) % 8 == 0):
+        if int(r.buffer.shape[-1]) % per or not (isinstance(r.mins[-1], tirx.IntImm) and int(r.mins[-1].value) % per == 0):
             return None
     part = mma_partition(m, n, threads // 32, policy)
     return None if part is None else MmaLayout(m, n, part[0], part[1])
@@ -425,7 +443,9 @@ class _Registers(Rewriter):
         a_regs = tirx.decl_buffer((mt * 4,), "uint32", name="a_frag", scope="local")
         b_regs = tirx.decl_buffer((nt * 2,), "uint32", name="b_frag", scope="local")
         kk, mi, nj = (tirx.Var(n, "int32") for n in ("kk", "mi", "nj"))
-        k0 = kk * 16
+        kstep, mma = MMA_KINDS[(str(a.buffer.dtype), str(c.buffer.dtype))]
+        half = kstep // 2  # elements in one 16-byte ldmatrix row
+        k0 = kk * kstep
 
         def at(r: RegionRef, row: Any, col: Any) -> Any:
             """Address of element (row, col) of a 2-D region (its last two axes)."""
@@ -439,17 +459,16 @@ class _Registers(Rewriter):
                         m0 + mi * 16 + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8)
             a_fn = "tl_ldmatrix_x4_trans"
         else:  # A stored m x k
-            a_addr = at(a, m0 + mi * 16 + tirx.floormod(lane, 16), k0 + tirx.floordiv(lane, 16) * 8)
+            a_addr = at(a, m0 + mi * 16 + tirx.floormod(lane, 16), k0 + tirx.floordiv(lane, 16) * half)
             a_fn = "tl_ldmatrix_x4"
         if trans_b:  # B stored n x k
             b_addr = at(b, n0 + nj * 16 + tirx.floormod(lane, 8) + tirx.floordiv(lane, 16) * 8,
-                        k0 + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8)
+                        k0 + tirx.floormod(tirx.floordiv(lane, 8), 2) * half)
             b_fn = "tl_ldmatrix_x4"
         else:  # B stored k x n
             b_addr = at(b, k0 + tirx.floormod(lane, 8) + tirx.floormod(tirx.floordiv(lane, 8), 2) * 8,
                         n0 + nj * 16 + tirx.floordiv(lane, 16) * 8)
             b_fn = "tl_ldmatrix_x4_trans"
-        mma = "tl_mma_bf16_f32" if str(a.buffer.dtype) == "bfloat16" else "tl_mma_f16_f32"
 
         def call(fn: str, *args: Any) -> Any:
             return tirx.Evaluate(tirx.call_extern("int32", fn, *args))
@@ -473,11 +492,11 @@ class _Registers(Rewriter):
         multiply = unrolled(mi2, mt, unrolled(ni2, nt, call(
             mma, tirx.address_of(tirx.BufferLoad(regs, [(mi2 * nt + ni2) * 4])),
             tirx.address_of(tirx.BufferLoad(a_regs, [mi2 * 4])), tirx.address_of(tirx.BufferLoad(b_regs, [ni2 * 2])))))
-        steps = tirx.For(kk, _c(0), _c(k // 16), tirx.ForKind.UNROLLED if k // 16 <= 4 else tirx.ForKind.SERIAL,
+        steps = tirx.For(kk, _c(0), _c(k // kstep), tirx.ForKind.UNROLLED if k // kstep <= 4 else tirx.ForKind.SERIAL,
                          tirx.SeqStmt([load_a, load_b, multiply]), None, {SPREAD_KEY: 1})
         stmts = [tirx.AllocBuffer(a_regs), tirx.AllocBuffer(b_regs)]
         if clear:
-            stmts.append(self._per_thread(layout.size, lambda r: tirx.BufferStore(regs, tirx.const(0, "float32"), [r])))
+            stmts.append(self._per_thread(layout.size, lambda r: tirx.BufferStore(regs, tirx.const(0, str(c.buffer.dtype)), [r])))
         stmts.append(steps)
         return tirx.SeqStmt(stmts)
 

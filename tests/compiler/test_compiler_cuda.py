@@ -58,19 +58,21 @@ EW = ("elementwise_add", "elementwise_add(100, 70, 32, 32)")
 
 
 def test_shared_arena_moves_shared_and_fragments_only():
-    mod = C.shared_arena(module(*INT8))
+    mod = C.shared_arena(module(*SIMT))
     s = scopes(mod)
-    assert s == {"A_shared": "shared.dyn", "B_shared": "shared.dyn", "acc": "shared.dyn"}
+    assert s == {"A_shared": "shared.dyn", "B_shared": "shared.dyn", "C_local": "shared.dyn", "C_shared": "shared.dyn"}
     # every use follows the new buffers: no load or store names an old one
     used = {n.buffer.scope() for n in nodes(mod, tirx.BufferStore)}
     assert "local.fragment" not in used
 
 
 INT8 = ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)")
+# a 32x32 accumulator over 8 warps has no mma.sync split: this gemm stays SIMT, its C_local in shared memory
+SIMT = ("gemm_epilogue", "matmul_staged(64, 64, 64, 32, 32, 32)")
 
 
 def test_tile_ops_become_parallel_element_nests():
-    mod = run_until(module(*INT8), C.lower_tile_ops_cuda)  # an int8 gemm stays SIMT (no mma path yet)
+    mod = run_until(module(*SIMT), C.lower_tile_ops_cuda)
     text = mod.script()
     assert "tl.copy" not in text and "tl.gemm" not in text and "tl.fill" not in text
     loops = nodes(mod, tirx.For)
@@ -145,9 +147,9 @@ LAUNCH = [
      3 * (128 * 32 + 32 * 128) * 2),
     # a let-bound split offset in the copies' start: still whole 16-byte chunks, so 3 versions each
     ("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)", [2, 2, 2], 128, 3 * (32 * 16 + 16 * 32) * 2),
-    # an int8 gemm: the accumulator stays in shared memory; int8 tiles in 2 versions (num_stages=2)
+    # an int8 gemm on mma.sync m16n8k32: the int32 accumulator in registers; int8 tiles in 2 versions
     ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)", [2, 2, 1], 128,
-     2 * 2 * 32 * 32 + 32 * 32 * 4),
+     2 * 2 * 32 * 32),
 ]
 
 
