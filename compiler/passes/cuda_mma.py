@@ -55,6 +55,12 @@ __device__ __forceinline__ void tl_ldmatrix_x4_trans(unsigned* r, const void* sm
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
 }
+template <typename T>  // two adjacent elements (16- or 32-bit) in one store, converted from fp32/int32
+struct alignas(2 * sizeof(T)) tl_pair { T x, y; };
+template <typename T, typename V>
+__device__ __forceinline__ void tl_store_x2(T* p, V a, V b) {
+  *reinterpret_cast<tl_pair<T>*>(p) = tl_pair<T>{static_cast<T>(a), static_cast<T>(b)};
+}
 template <typename T>  // half or nv_bfloat16: two 16-bit values in one register, lo in the low half
 __device__ __forceinline__ unsigned tl_pack_x2(T lo, T hi) {
   unsigned short a = *reinterpret_cast<unsigned short*>(&lo), b = *reinterpret_cast<unsigned short*>(&hi);
@@ -414,6 +420,8 @@ class _Registers(Rewriter):
 
     def _copy_out(self, buf: Any, dst: RegionRef) -> Any:
         layout, regs = self.layouts[buf], self.regs[buf]
+        if isinstance(layout, MmaLayout) and _pairs_fit(dst):
+            return self._copy_out_pairs(layout, regs, dst)
 
         def body(r: Any) -> Any:
             coords = [c for c, d in zip(layout.coords(self.tx, r), _shape(buf)) if d != 1]
@@ -421,6 +429,24 @@ class _Registers(Rewriter):
                                     self._region_index(dst, coords))
 
         return self._per_thread(layout.size, body)
+
+    def _copy_out_pairs(self, layout: MmaLayout, regs: Any, dst: RegionRef) -> Any:
+        """Registers c0, c1 (and c2, c3) of an m16n8 piece are adjacent columns: one 2-element store each,
+        skipped when the pair lies outside the tensor (an even last dimension and an even start column
+        put a pair wholly inside or wholly outside)."""
+
+        def body(p: Any) -> Any:
+            row, col = layout.coords(self.tx, p * 2)
+            idx = self._region_index(dst, [row, col])
+            call = tirx.Evaluate(tirx.call_extern(
+                "int32", "tl_store_x2", tirx.address_of(tirx.BufferLoad(dst.buffer, idx)),
+                tirx.BufferLoad(regs, [p * 2]), tirx.BufferLoad(regs, [p * 2 + 1])))
+            if dst.buffer.scope() != "global":
+                return call
+            inside = tirx.And(tirx.LT(idx[-2], dst.buffer.shape[-2]), tirx.LT(idx[-1], dst.buffer.shape[-1]))
+            return tirx.IfThenElse(inside, call, None)
+
+        return self._per_thread(layout.size // 2, body)
 
     def _copy_in(self, src: RegionRef, buf: Any) -> Any:
         layout, regs = self.layouts[buf], self.regs[buf]
@@ -621,6 +647,18 @@ class _Registers(Rewriter):
         return tirx.For(one, zero, _c(1), tirx.ForKind.SERIAL, tirx.SeqStmt(stmts), None, {SPREAD_KEY: 1})
 
 
+def _pairs_fit(dst: RegionRef) -> bool:
+    """A 2-D destination where (row, even column) pairs are adjacent, aligned elements: 16- or 32-bit
+    elements, an even last dimension and an even start column."""
+    if len(dst.nonunit_axes()) != 2 or dst.nonunit_axes() != [len(dst.extents) - 2, len(dst.extents) - 1]:
+        return False
+    bits = tvm.runtime.DataType(str(dst.buffer.dtype)).bits
+    last = dst.buffer.shape[-1]
+    if bits not in (16, 32) or not isinstance(last, tirx.IntImm) or int(last.value) % 2:
+        return False
+    return tvm.sym.Analyzer().can_prove_equal(tirx.floormod(dst.mins[-1], 2), tirx.const(0, "int32"))
+
+
 def _same_tile(r: RegionRef, buf: Any) -> bool:
     """The region's non-unit extents are the fragment's non-unit dimensions, in order."""
     return [e for e in r.extents if e != 1] == [d for d in _shape(buf) if d != 1]
@@ -740,4 +778,4 @@ def register_fragments(mod: tvm.IRModule) -> tvm.IRModule:
 
 
 def uses_prelude(source: str) -> bool:
-    return "tl_mma_" in source or "tl_ldmatrix_" in source
+    return "tl_mma_" in source or "tl_ldmatrix_" in source or "tl_store_x2" in source

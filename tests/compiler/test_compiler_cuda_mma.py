@@ -163,3 +163,21 @@ def test_a_fragment_left_over_only_through_a_copy_keeps_its_registers(tmp_path):
     # round 1 leaves acc (its copy into tmp) and tmp (the column reduction); only tmp is dropped, and in
     # round 2 acc's copy writes the fallen-back tmp from registers
     assert "acc_r" in local and fragments == {"tmp", "col"}
+
+
+def test_accumulator_stores_go_out_in_pairs_with_a_bounds_check_only_on_tails():
+    whole = generate_kernel(instantiate(load(EXAMPLES / "gemm_pipelined.py"),
+                                        "matmul(M=256, N=256, K=64, block_M=128, block_N=128, block_K=32)"), "sm_90")
+    body = whole.source[whole.source.rindex('extern "C" __global__'):]
+    store = body[body.index("tl_store_x2(") - 200:body.index("tl_store_x2(")]
+    assert "if (" not in store.splitlines()[-1]  # sizes divide by the tiles: no check left
+    tail = generate_kernel(instantiate(load(EXAMPLES / "gemm_pipelined.py"),
+                                       "matmul(M=100, N=36, K=72, block_M=32, block_N=32, block_K=16)"), "sm_90")
+    body = tail.source[tail.source.rindex('extern "C" __global__'):]
+    lines = body.splitlines()
+    k = next(i for i, line in enumerate(lines) if "tl_store_x2(" in line)
+    assert lines[k - 1].strip().startswith("if (")  # a pair outside the 100 x 36 tensor is skipped
+    # an odd last dimension: pairs could straddle the edge, so element stores
+    odd = generate_kernel(instantiate(load(EXAMPLES / "gemm_pipelined.py"),
+                                      "matmul(M=64, N=33, K=64, block_M=32, block_N=32, block_K=16)"), "sm_90")
+    assert "tl_store_x2(" not in odd.source[odd.source.rindex('extern "C" __global__'):]
