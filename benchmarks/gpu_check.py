@@ -76,9 +76,9 @@ BENCH = [
     ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=256, block_K=32, num_stages=3, "
      "threads=256)", {"bench": "gemm", "layout": "nn", "config": "128x256x32 s3 t256", "variant": "wide"},
      (4096, 8192)),
-    ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M={n}, block_N=64, threads={t})",
+    ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M={n}, block_N={bn}, threads={t})",
      {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd"},
-     ((64, 128), (128, 256))),
+     ((64, 64, 128), (64, 128, 128), (128, 64, 256))),
     ("softmax", "softmax(16384, 4096, 1)", {"bench": "softmax", "M": 16384, "N": 4096, "config": "1 row/block t128"},
      (None,)),
     ("rms_norm", "rms_norm(M=16384, N=4096, block_M=1)",
@@ -94,12 +94,13 @@ def bench_build(out: Path, arch: str) -> int:
     kernels = []
     for example, call, entry, sizes in BENCH:
         for n in sizes:
-            t = None
-            if isinstance(n, tuple):  # (block_M, threads)
-                n, t = n
-                entry = dict(entry, config=f"{n}x64 t{t}")
-            request = call.format(n=n, t=t)
-            name = f"ours_{example}" + (f"_{entry['variant']}" if "variant" in entry else "") + (f"_{n}" if n else "")
+            t = bn = None
+            if isinstance(n, tuple):  # (block_M, block_N, threads)
+                n, bn, t = n
+                entry = dict(entry, config=f"{n}x{bn} t{t}")
+            request = call.format(n=n, t=t, bn=bn)
+            name = f"ours_{example}" + (f"_{entry['variant']}" if "variant" in entry else "") + (f"_{n}" if n else "") \
+                + (f"x{bn}" if bn else "")
             kdef = instantiate(load(ROOT / "examples" / f"{example}.py"), request)
             result = build_artifact(kdef, arch, out, name)
             r = result.resources
