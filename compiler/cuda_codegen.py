@@ -35,28 +35,11 @@ class CudaBuild:
 
 
 def tvm_cuda_passes(target: Any) -> list[Any]:
-    from tvm import s_tir, tirx
+    from tvm import tirx
 
-    return [
-        tirx.transform.BindTarget(target),
-        s_tir.transform.LowerOpaqueBlock(),
-        tirx.transform.FlattenBuffer(),
-        tirx.transform.BF16ComputeLegalize(),
-        tirx.transform.NarrowDataType(32),
-        tirx.transform.VectorizeLoop(True),
-        tirx.transform.StorageRewrite(),
-        tirx.transform.UnrollLoop(),
-        tirx.transform.StmtSimplify(),
-        tirx.transform.RemoveNoOp(),
-        tirx.transform.FP8ComputeLegalize(),
-        tirx.transform.VerifyMemory(),
-        tirx.transform.AnnotateEntryFunc(),
-        s_tir.transform.MergeSharedMemoryAllocations(),
-        tirx.transform.SplitHostDevice(),
-        tirx.transform.MakePackedAPI(),
-        tirx.transform.FP8StorageLegalize(),
-        tirx.transform.BF16StorageLegalize(),
-    ]
+    from .pipeline import tvm_passes
+
+    return [tirx.transform.BindTarget(target), *tvm_passes("cuda")]
 
 
 def cuda_target(arch: str) -> Any:

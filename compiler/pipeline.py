@@ -3,7 +3,7 @@
 CPU: T.ws roles in program order and mbarriers as checked per-block state, expand tile ops to loops, guard global accesses (tails), atomics on
 global tensors as libatomic calls, run block loops serially, vectorize inner loops, bind the grid as one parallel loop, move let-bound bfloat16 values into one-element cells
 (TVM's BF16ComputeLegalize does not rewrite `Bind`s);
-then `tvm.compile` with LLVM through our list of TVM passes (`cpu_tir_passes`, which leaves out TVM's
+then `tvm.compile` with LLVM through our list of TVM passes (`tvm_passes("cpu")`, which leaves out TVM's
 CompactBufferAllocation, see there).
 
 CUDA (`passes/cuda_threads.py`, `passes/cuda_copies.py`, `passes/cuda_mma.py`): a `threadIdx.x` loop per
@@ -71,35 +71,34 @@ def cpu_target() -> dict[str, str]:
 CPU_TIR_PIPELINE = "tilelsp_cpu"
 
 
-def cpu_tir_passes() -> list[Any]:
-    """TVM's passes for the CPU build, in TVM's s_tir order, restricted to what a lowered module (no
-    sblocks, no thread bindings) needs. TVM's CompactBufferAllocation is left out: it narrows a buffer to
-    the region its accesses cover and takes a run-time index read from a `T.alloc_var` cell (`A_shared[slot,
-    ...]`, a barrier `bars[slot]`) as one fixed value wherever it is read, so a ring of stages indexed by
-    `slot` became a one-stage buffer (a build failure, or an out-of-bounds write). Every buffer here
-    already has its declared size."""
+def tvm_passes(target: str) -> list[Any]:
+    """TVM's passes after ours, in TVM's s_tir order, restricted to what a lowered module (no sblocks)
+    needs; for "cpu" (LLVM) or "cuda" (the device part then goes to TVM's CUDA code generator).
+
+    Left out on both: TVM's CompactBufferAllocation. It narrows a buffer to the region its accesses
+    cover and takes a run-time index read from a `T.alloc_var` cell (`A_shared[slot, ...]`, a barrier
+    `bars[slot]`) as one fixed value wherever it is read, so a ring of stages indexed by `slot` became a
+    one-stage buffer (a build failure, or an out-of-bounds write). Every buffer here already has its
+    declared size. Also left out for CUDA: TVM's ThreadSync (our `insert_barriers` places the barriers),
+    LoopPartition, and CommonSubexprElim (its unused variables make nvcc warn); added for CUDA:
+    MergeSharedMemoryAllocations (one dynamic shared-memory arena)."""
     from tvm import s_tir, tirx
 
-    return [
-        s_tir.transform.LowerOpaqueBlock(),
-        tirx.transform.FlattenBuffer(),
-        tirx.transform.BF16ComputeLegalize(),
-        tirx.transform.NarrowDataType(32),
-        s_tir.transform.LoopPartition(),
-        tirx.transform.VectorizeLoop(True),
-        tirx.transform.StorageRewrite(),
-        tirx.transform.UnrollLoop(),
-        tirx.transform.StmtSimplify(),
-        tirx.transform.RemoveNoOp(),
-        tirx.transform.CommonSubexprElim(),
-        tirx.transform.FP8ComputeLegalize(),
-        tirx.transform.VerifyMemory(),
-        tirx.transform.AnnotateEntryFunc(),
-        tirx.transform.SplitHostDevice(),
-        tirx.transform.MakePackedAPI(),
-        tirx.transform.FP8StorageLegalize(),
-        tirx.transform.BF16StorageLegalize(),
-    ]
+    cuda = target == "cuda"
+    passes = [s_tir.transform.LowerOpaqueBlock(), tirx.transform.FlattenBuffer(),
+              tirx.transform.BF16ComputeLegalize(), tirx.transform.NarrowDataType(32)]
+    if not cuda:
+        passes.append(s_tir.transform.LoopPartition())
+    passes += [tirx.transform.VectorizeLoop(True), tirx.transform.StorageRewrite(), tirx.transform.UnrollLoop(),
+               tirx.transform.StmtSimplify(), tirx.transform.RemoveNoOp()]
+    if not cuda:
+        passes.append(tirx.transform.CommonSubexprElim())
+    passes += [tirx.transform.FP8ComputeLegalize(), tirx.transform.VerifyMemory(), tirx.transform.AnnotateEntryFunc()]
+    if cuda:
+        passes.append(s_tir.transform.MergeSharedMemoryAllocations())
+    passes += [tirx.transform.SplitHostDevice(), tirx.transform.MakePackedAPI(), tirx.transform.FP8StorageLegalize(),
+               tirx.transform.BF16StorageLegalize()]
+    return passes
 
 
 def _register_cpu_pipeline() -> None:
@@ -112,7 +111,7 @@ def _register_cpu_pipeline() -> None:
     def factory() -> Any:
         @tvm.transform.module_pass(opt_level=0)
         def run(mod: Any, _ctx: Any) -> Any:
-            return tvm.ir.transform.Sequential(cpu_tir_passes())(mod)
+            return tvm.ir.transform.Sequential(tvm_passes("cpu"))(mod)
 
         return run, tp.finalize_host_passes, tp.finalize_device_passes
 
@@ -120,7 +119,7 @@ def _register_cpu_pipeline() -> None:
 
 
 def compile_cpu(mod: Any) -> Any:
-    """`tvm.compile` of a lowered module for the host CPU with our TVM pass list (`cpu_tir_passes`)."""
+    """`tvm.compile` of a lowered module for the host CPU with our TVM pass list (`tvm_passes("cpu")`)."""
     import tvm
 
     _register_cpu_pipeline()
