@@ -844,8 +844,17 @@ def annotate_layout(layout_map):
 # ---------------------------------------------------------------- math
 
 
+def _comparison(value):
+    """`a == b` / `a != b` on TVM expressions in the user's Python (a helper called with loop variables)
+    is TVM's EqualOp / NotEqualOp wrapper; the comparison expression is `asobject()`."""
+    if type(value).__name__ in ("EqualOp", "NotEqualOp") and hasattr(value, "asobject"):
+        return value.asobject()
+    return value
+
+
 def _coerce(value, dtype) -> Any:
     dtype = str(dtype)
+    value = _comparison(value)
     if _is_const_dim(value):
         raise value._unknown(f"'{value.name}' in a kernel expression")
     if is_buffer(value):
@@ -861,6 +870,7 @@ def _coerce(value, dtype) -> Any:
 
 
 def _expr(value):
+    value = _comparison(value)
     if _is_const_dim(value):
         raise value._unknown(f"'{value.name}' in a kernel expression")
     if is_buffer(value):

@@ -333,3 +333,33 @@ def test_string_argument_in_a_shape_is_named(tmp_path):
     assert e.line == 17 and e.diagnostic.range.start.character == 12
     assert e.diagnostic.message == ('TypeError: can only concatenate str (not "int") to str (the instantiation '
                                     "gives a string where a value may be expected: M='M', N='N')")
+
+
+EQUAL_OP = '''
+import tilelang.language as T
+
+def same_block(i, j, b):
+    return T.if_then_else(i // b == j // b, 1.0, 0.0)
+
+def k(n=64, b=16):
+    @T.prim_func
+    def main(A: T.Tensor((n, n), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            for i, j in T.Parallel(n, n):
+                A[i, j] = same_block(i, j, b) + T.if_then_else(i // b != j // b, 2.0, 0.0)
+    return main
+'''
+
+
+def test_python_equality_of_kernel_expressions_in_a_helper(tmp_path):
+    # `i // b == j // b` in a plain Python helper gives TVM's EqualOp wrapper, not an expression
+    # (TileLang's block_causal_attention mask helpers do this)
+    from compiler.loader import instantiate
+    from compiler.runtime import build
+
+    path = tmp_path / "k.py"
+    path.write_text(EQUAL_OP)
+    a = np.zeros((64, 64), np.float32)
+    build(instantiate(load(path), "k()"))(a)
+    i, j = np.indices((64, 64))
+    np.testing.assert_array_equal(a, np.where(i // 16 == j // 16, 1.0, 2.0))
