@@ -51,6 +51,14 @@ __device__ __forceinline__ void tl_ldmatrix_x4(unsigned* r, const void* smem) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
 }
+__device__ __forceinline__ void tl_ldmatrix_x2(unsigned* r, const void* smem) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1]) : "r"(tl_smem_addr(smem)));
+}
+__device__ __forceinline__ void tl_ldmatrix_x2_trans(unsigned* r, const void* smem) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1]) : "r"(tl_smem_addr(smem)));
+}
 __device__ __forceinline__ void tl_ldmatrix_x4_trans(unsigned* r, const void* smem) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(tl_smem_addr(smem)));
@@ -198,21 +206,25 @@ class RowLayout:
 def mma_partition(m: int, n: int, warps: int, policy: int = 0) -> tuple[int, int] | None:
     """warps_m x warps_n = warps with m % (16 warps_m) == 0 and n % (16 warps_n) == 0: T.gemm's warp
     policy (FullRow: every warp along M, FullCol: along N) when it fits, else the warp tile as square as
-    possible; None when there is none."""
-    preferred = {1: (warps, 1), 2: (1, warps)}.get(policy)
-    if preferred and m % (16 * preferred[0]) == 0 and n % (16 * preferred[1]) == 0:
-        return preferred
-    best = None
-    for wm in range(1, warps + 1):
-        if warps % wm:
-            continue
-        wn = warps // wm
-        if m % (16 * wm) or n % (16 * wn):
-            continue
-        score = abs(m // wm - n // wn)
-        if best is None or score < best[0]:
-            best = (score, wm, wn)
-    return None if best is None else (best[1], best[2])
+    possible; when no split gives each warp a multiple of 16 columns, one of 8 (an odd number of n8
+    pieces: B is loaded one piece at a time); None when there is none."""
+    for cols in (16, 8):
+        preferred = {1: (warps, 1), 2: (1, warps)}.get(policy)
+        if preferred and m % (16 * preferred[0]) == 0 and n % (cols * preferred[1]) == 0:
+            return preferred
+        best = None
+        for wm in range(1, warps + 1):
+            if warps % wm:
+                continue
+            wn = warps // wm
+            if m % (16 * wm) or n % (cols * wn):
+                continue
+            score = abs(m // wm - n // wn)
+            if best is None or score < best[0]:
+                best = (score, wm, wn)
+        if best is not None:
+            return best[1], best[2]
+    return None
 
 
 def _shape(buf: Any) -> tuple[int, ...] | None:
@@ -513,7 +525,15 @@ class _Registers(Rewriter):
             load_a = unrolled(mi, mt, tirx.SeqStmt(pieces))
         else:
             load_a = unrolled(mi, mt, call(a_fn, tirx.address_of(tirx.BufferLoad(a_regs, [mi * 4])), a_addr))
-        load_b = unrolled(nj, nt // 2, call(b_fn, tirx.address_of(tirx.BufferLoad(b_regs, [nj * 4])), b_addr))
+        if nt % 2 == 0:  # two n8 pieces per ldmatrix.x4
+            load_b = unrolled(nj, nt // 2, call(b_fn, tirx.address_of(tirx.BufferLoad(b_regs, [nj * 4])), b_addr))
+        else:  # one n8 piece per ldmatrix.x2 (lanes 16-31 repeat lanes 0-15's addresses)
+            if trans_b:
+                b_addr = at(b, n0 + nj * 8 + tirx.floormod(lane, 8), k0 + tirx.floormod(tirx.floordiv(lane, 8), 2) * half)
+            else:
+                b_addr = at(b, k0 + tirx.floormod(lane, 16), n0 + nj * 8)
+            load_b = unrolled(nj, nt, call(b_fn.replace("x4", "x2"), tirx.address_of(tirx.BufferLoad(b_regs, [nj * 2])),
+                                           b_addr))
         mi2, ni2 = tirx.Var("mi", "int32"), tirx.Var("ni", "int32")
         multiply = unrolled(mi2, mt, unrolled(ni2, nt, call(
             mma, tirx.address_of(tirx.BufferLoad(regs, [(mi2 * nt + ni2) * 4])),

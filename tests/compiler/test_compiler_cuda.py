@@ -57,22 +57,45 @@ GEMM = ("gemm_pipelined", "matmul(M=64, N=64, K=64, block_M=32, block_N=32, bloc
 EW = ("elementwise_add", "elementwise_add(100, 70, 32, 32)")
 
 
-def test_shared_arena_moves_shared_and_fragments_only():
-    mod = C.shared_arena(module(*SIMT))
+F32_GEMM = '''
+import tilelang.language as T
+
+def matmul_f32(M=64, N=64, K=64, bm=32, bn=32, bk=16):
+    @T.prim_func
+    def main(A: T.Tensor((M, K), "float32"), B: T.Tensor((K, N), "float32"), C: T.Tensor((M, N), "float32")):
+        with T.Kernel(N // bn, M // bm, threads=128) as (bx, by):
+            A_shared = T.alloc_shared((bm, bk), "float32")
+            B_shared = T.alloc_shared((bk, bn), "float32")
+            C_local = T.alloc_fragment((bm, bn), "float32")
+            T.clear(C_local)
+            for ko in T.Pipelined(K // bk, num_stages=2):
+                T.copy(A[by * bm, ko * bk], A_shared)
+                T.copy(B[ko * bk, bx * bn], B_shared)
+                T.gemm(A_shared, B_shared, C_local)
+            T.copy(C_local, C[by * bm, bx * bn])
+    return main
+'''
+
+
+@pytest.fixture
+def simt(tmp_path):
+    """A float32 gemm: no tensor-core path, so it stays SIMT and its accumulator in shared memory."""
+    path = tmp_path / "f32.py"
+    path.write_text(F32_GEMM)
+    return to_module(instantiate(load(path), "matmul_f32()"))
+
+
+def test_shared_arena_moves_shared_and_fragments_only(simt):
+    mod = C.shared_arena(simt)
     s = scopes(mod)
-    assert s == {"A_shared": "shared.dyn", "B_shared": "shared.dyn", "C_local": "shared.dyn", "C_shared": "shared.dyn"}
+    assert s == {"A_shared": "shared.dyn", "B_shared": "shared.dyn", "C_local": "shared.dyn"}
     # every use follows the new buffers: no load or store names an old one
     used = {n.buffer.scope() for n in nodes(mod, tirx.BufferStore)}
     assert "local.fragment" not in used
 
 
-INT8 = ("gemm_int8", "matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)")
-# a 32x32 accumulator over 8 warps has no mma.sync split: this gemm stays SIMT, its C_local in shared memory
-SIMT = ("gemm_epilogue", "matmul_staged(64, 64, 64, 32, 32, 32)")
-
-
-def test_tile_ops_become_parallel_element_nests():
-    mod = run_until(module(*SIMT), C.lower_tile_ops_cuda)
+def test_tile_ops_become_parallel_element_nests(simt):
+    mod = run_until(simt, C.lower_tile_ops_cuda)
     text = mod.script()
     assert "tl.copy" not in text and "tl.gemm" not in text and "tl.fill" not in text
     loops = nodes(mod, tirx.For)

@@ -181,3 +181,12 @@ def test_accumulator_stores_go_out_in_pairs_with_a_bounds_check_only_on_tails():
     odd = generate_kernel(instantiate(load(EXAMPLES / "gemm_pipelined.py"),
                                       "matmul(M=64, N=33, K=64, block_M=32, block_N=32, block_K=16)"), "sm_90")
     assert "tl_store_x2(" not in odd.source[odd.source.rindex('extern "C" __global__'):]
+
+
+def test_an_odd_number_of_n8_pieces_loads_b_one_piece_at_a_time():
+    # 32x32 over 8 warps: 2x4 warps of 16x8, one n8 piece each (ldmatrix.x2 for B)
+    assert M.mma_partition(32, 32, 8) == (2, 4)
+    src = generate_kernel(instantiate(load(EXAMPLES / "gemm_epilogue.py"), "matmul_staged(64, 64, 64, 32, 32, 32)"),
+                          "sm_90").source
+    body = src[src.rindex('extern "C" __global__'):]
+    assert body.count("tl_ldmatrix_x2_trans(") == 1 and body.count("tl_ldmatrix_x4(") == 1  # B is k x n

@@ -66,6 +66,8 @@ AGREE = {
     # split_k), which the 16-byte check sees through the enclosing lets
     "gemm_splitk:matmul_splitk(64, 64, 128, 32, 32, 16, 2)",
     "gemm_splitk:matmul_splitk(50, 40, 96, 32, 32, 16, 3)",
+    # 8192: A and B in 2 versions, C_local in mma registers (8 warps, 16x8 each), C_shared over A/B's bytes
+    "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)",
     # 4096: int8 A and B in 2 versions, the int32 accumulator in mma.sync m16n8k32 registers
     "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)",
 }
@@ -90,8 +92,8 @@ RELATIONS = {
     # W_q's rows of 40 int8 are not 16-byte chunks: W_q_shared stays out of the pipeline (1 version, not 3)
     "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(
         versions=(("W_q_shared", 1, 3),), tl_packing=448),
-    # p, the A operand of T.gemm(p, V_shared, o), stays in shared memory for ldmatrix; V_shared's copy follows
-    # the work in the loop, so our pipeline gives it 1 version (TileLang 2); the two row reductions in
+    # 32-row blocks over 4 warps split s and o 2x2, so p, the A operand of T.gemm(p, V_shared, o), stays in
+    # shared memory for ldmatrix (at 64 rows it feeds the gemm from registers); the two row reductions in
     # registers (max and sum of s) each add a 256 B cross-warp table (TileLang: two 512 B workspaces). TVM
     # places O_shared and the tables over freed bytes (-2304), TileLang O_shared and its workspaces (-2048).
     "flash_attention:flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)": Relation(
@@ -103,15 +105,10 @@ RELATIONS = {
     # A's rows of 100 bf16 (200 B) are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
     "gemm_autotune:matmul_nt(130, 70, 100)": Relation(versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
     # C_local: a 32x32 gemm accumulator has no mma.sync warp partition over 8 warps (256 threads). C_shared
-    # reuses the A/B bytes after the loop on both sides.
-    "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)": Relation(
-        fragments=(("C_local", 4096),), our_packing=-2048, tl_packing=-2048),
-    # A's rows of 70 halves are not 16-byte chunks: only B is pipelined (A: 1 version, TileLang 2: -2048);
-    # C_local stays shared (+4096).
+    # C_local in mma registers (8 warps of 16x8: one n8 piece each); A's rows of 70 halves are not
+    # 16-byte chunks, so only B is pipelined (A: 1 version, TileLang 2)
     "gemm_epilogue:matmul_staged(90, 40, 70, 32, 32, 32)": Relation(
-        fragments=(("C_local", 4096),), versions=(("A_shared", 1, 2),), our_packing=-2048, tl_packing=-2048),
-    # the int32 accumulator in mma.sync m16n8k32 registers; A's rows of 90 int8 are not 16-byte chunks,
-    # so no pipeline (1 version each, TileLang 2)
+        versions=(("A_shared", 1, 2),), our_packing=-2048, tl_packing=-2048),
     "gemm_int8:matmul_int8(M=50, N=70, K=90, block_M=32, block_N=32, block_K=32)": Relation(
         versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
     # B's rows of 36 halves (72 B) are not 16-byte chunks: only A_shared is pipelined
