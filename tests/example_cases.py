@@ -198,7 +198,7 @@ CPU_CASES: list[Case] = [
 GPU_SIZES: list[Case] = [
     elementwise_add(4096, 4096, 32, 256), elementwise_add(1000, 3000, 32, 256),
     bias_gelu(2048, 4096, 32, 64), bias_gelu(1000, 1000, 32, 64),
-    column_sum(4096, 1024, 32, 32), column_sum(1000, 333, 32, 32),
+    column_sum(4096, 1024, 32, 32), column_sum(1000, 333, 32, 32), column_sum(2048, 1024, 32, 128),
     cumsum(1024, 1024, 16, 32), cumsum(1000, 500, 16, 32),
     dequant_gemm(1024, 1024, 1024), dequant_gemm(500, 700, 300),
     flash_attention(2, 8, 1024, 64, 64, 64), flash_attention(1, 4, 1000, 64, 64, 64),

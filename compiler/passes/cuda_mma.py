@@ -180,6 +180,27 @@ class CyclicLayout:
     def row_of_slot(self, tx: Any, s: Any) -> Any:
         return s
 
+    def cols(self) -> ColLayout | None:
+        """A column vector (n,) reduced over the rows: with n a multiple of the threads each thread holds
+        whole columns (tx, tx + threads, ...); with the threads a multiple of n, column tx % n is shared by
+        threads // n threads (one column each)."""
+        if len(self.shape) != 2:
+            return None
+        n = self.shape[1]
+        if n % self.threads == 0:
+            return ColLayout(("cyclic-cols", n, self.threads), n // self.threads, self, 1)
+        if self.threads % n == 0:
+            return ColLayout(("cyclic-cols", n, self.threads), 1, self, self.threads // n)
+        return None
+
+    def slot_of_col(self, r: Any) -> Any:
+        n = self.shape[1]
+        return tirx.floormod(r, n // self.threads) if n % self.threads == 0 else _c(0)
+
+    def col_of_slot(self, tx: Any, s: Any) -> Any:
+        n = self.shape[1]
+        return s * self.threads + tx if n % self.threads == 0 else tirx.floormod(tx, n)
+
     def coords(self, tx: Any, r: Any) -> list[Any]:
         f = r * self.threads + tx
         out = []
@@ -199,8 +220,23 @@ class RowLayout:
     size: int
     source: Any = field(compare=False, hash=False)
 
+    axis = 0  # the tile axis it runs along (the kept one)
+
     def coords(self, tx: Any, s: Any) -> list[Any]:
         return [self.source.row_of_slot(tx, s)]
+
+
+@dataclass(frozen=True)
+class ColLayout(RowLayout):
+    """A column vector (n,) reduced from, or broadcast over, a cyclic tile: thread tx keeps the columns it
+    holds elements of; `sharers` threads hold each column (1: no exchange needed)."""
+
+    sharers: int = field(default=1, compare=False, hash=False)
+
+    axis = 1
+
+    def coords(self, tx: Any, s: Any) -> list[Any]:
+        return [self.source.col_of_slot(tx, s)]
 
 
 def mma_partition(m: int, n: int, warps: int, policy: int = 0) -> tuple[int, int] | None:
@@ -320,6 +356,12 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     for op in _tile_ops(func.body):
         if op.name == "reduce":
             src, dst, dim = op.args[1].buffer, op.args[2].buffer, op.args[3]
+            if dim == 0 and isinstance(out.get(src), CyclicLayout) and dst.scope() == FRAGMENT \
+                    and len(_shape(src)) == 2 and _shape(dst) == (_shape(src)[1],):
+                cols = out[src].cols()
+                if cols is not None and (not isinstance(out.get(dst), RowLayout) or out[dst] == cols):
+                    out[dst] = cols
+                    continue
             rows = out[src].rows() if src in out and hasattr(out[src], "rows") else None
             if rows is None or dim != 1 or dst.scope() != FRAGMENT or _shape(dst) != (_shape(src)[0],):
                 if dst in out and isinstance(out[dst], RowLayout):
@@ -546,6 +588,53 @@ class _Registers(Rewriter):
         stmts.append(steps)
         return tirx.SeqStmt(stmts)
 
+    def _reduce_cols(self, kind: str, layout: CyclicLayout, cols: ColLayout, src: RegionRef, dst: RegionRef,
+                     clear: int) -> Any:
+        """Column sums (max, ...) of a cyclic tile: each thread combines its registers column by column;
+        when several threads share a column they meet in a small shared table (one entry per thread)."""
+        from .lower_tile_ops import _combine, _reduce_init
+
+        dtype = str(dst.buffer.dtype)
+        across = {"abssum": "sum", "absmax": "max"}.get(kind, kind)
+        part = tirx.decl_buffer((cols.size,), dtype, name="col_part", scope="local")
+        zero = _c(0)
+
+        def loop(extent: int, make: Any) -> Any:
+            var = tirx.Var("k", "int32")
+            return tirx.For(var, zero, _c(extent), tirx.ForKind.UNROLLED, make(var))
+
+        def part_at(i: Any) -> Any:
+            return tirx.BufferLoad(part, [i])
+
+        def accumulate(r: Any) -> Any:
+            slot = layout.slot_of_col(r)
+            value = _cast(tirx.BufferLoad(self.regs[src.buffer], [r]), dtype)
+            return tirx.BufferStore(part, _combine(kind, part_at(slot), value), [slot])
+
+        stmts: list[Any] = [tirx.AllocBuffer(part),
+                            loop(cols.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
+                            loop(layout.size, accumulate)]
+        if cols.sharers > 1:
+            n = layout.shape[1]
+            scratch = tirx.decl_buffer((cols.sharers, n), dtype, name="col_scratch", scope="shared.dyn")
+            sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+            column = tirx.floormod(self.tx, n)
+            stmts += [tirx.AllocBuffer(scratch),
+                      tirx.BufferStore(scratch, part_at(zero), [tirx.floordiv(self.tx, n), column]), sync,
+                      tirx.BufferStore(part, _reduce_init(across, dtype), [zero]),
+                      loop(cols.sharers, lambda w: tirx.BufferStore(
+                          part, _combine(across, part_at(zero), tirx.BufferLoad(scratch, [w, column])), [zero])),
+                      sync]
+        out = self.regs[dst.buffer]
+
+        def store(k: Any) -> Any:
+            value = part_at(k) if clear else _combine(across, tirx.BufferLoad(out, [k]), part_at(k))
+            return tirx.BufferStore(out, value, [k])
+
+        stmts.append(loop(cols.size, store))
+        one = tirx.Var("red", "int32")
+        return tirx.For(one, zero, _c(1), tirx.ForKind.SERIAL, tirx.SeqStmt(stmts), None, {SPREAD_KEY: 1})
+
     # -- T.Parallel nests over a planned fragment
     def visit_For(self, s: Any) -> Any:
         if s.kind != tirx.ForKind.PARALLEL:
@@ -567,14 +656,16 @@ class _Registers(Rewriter):
                 return s  # left for the leftover check: those fragments fall back to shared memory
             if not all(_identity(inner, b, loop_vars) for b in tiles):
                 return s
-            if rows and (len(shape) != 2 or not hasattr(layout, "rows") or layout.rows() is None
-                         or any(self.layouts[b] != layout.rows() or _stores(inner, b)
-                                or not _identity(inner, b, loop_vars[:1]) for b in rows)):
+            if rows and (len(shape) != 2 or any(self.layouts[b] != _vector_of(layout, self.layouts[b].axis)
+                                                or _stores(inner, b)
+                                                or not _identity(inner, b, [loop_vars[self.layouts[b].axis]])
+                                                for b in rows)):
                 return s
 
             def body(r: Any) -> Any:
                 subst = {b: (self.regs[b], r) for b in tiles}
-                subst.update({b: (self.regs[b], layout.slot_of(r)) for b in rows})
+                subst.update({b: (self.regs[b], layout.slot_of(r) if self.layouts[b].axis == 0
+                                  else layout.slot_of_col(r)) for b in rows})
                 binds = [tirx.Bind(v, c) for v, c in zip(loop_vars, layout.coords(self.tx, r))]
                 return tirx.SeqStmt(binds + [_Subst(subst).stmt(_serial(inner))])
 
@@ -601,6 +692,10 @@ class _Registers(Rewriter):
         rows = self.layouts.get(dst.buffer)
         if layout is None or rows is None or not isinstance(rows, RowLayout) or isinstance(layout, RowLayout):
             return None
+        if isinstance(rows, ColLayout):
+            if dim != 0 or not _whole(src) or not _whole(dst) or layout.cols() != rows:
+                return None
+            return self._reduce_cols(kind, layout, rows, src, dst, clear)
         if dim != 1 or not _whole(src) or not _whole(dst) or layout.rows() != rows:
             return None
         from .lower_tile_ops import _combine, _reduce_init
@@ -677,6 +772,13 @@ def _pairs_fit(dst: RegionRef) -> bool:
     if bits not in (16, 32) or not isinstance(last, tirx.IntImm) or int(last.value) % 2:
         return False
     return tvm.sym.Analyzer().can_prove_equal(tirx.floormod(dst.mins[-1], 2), tirx.const(0, "int32"))
+
+
+def _vector_of(layout: Any, axis: int) -> Any:
+    """The row (axis 0) or column (axis 1) vector layout a tile layout broadcasts to, or None."""
+    if axis == 0:
+        return layout.rows() if hasattr(layout, "rows") else None
+    return layout.cols() if hasattr(layout, "cols") else None
 
 
 def _same_tile(r: RegionRef, buf: Any) -> bool:

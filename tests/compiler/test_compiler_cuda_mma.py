@@ -135,19 +135,20 @@ import tilelang.language as T
 
 def k(M=64, N=64, K=32):
     @T.prim_func
-    def main(A: T.Tensor((M, K), "float16"), B: T.Tensor((K, N), "float16"), S: T.Tensor((N,), "float32")):
+    def main(A: T.Tensor((M, K), "float16"), B: T.Tensor((K, N), "float16"), S: T.Tensor((M, N), "float32")):
         with T.Kernel(1, threads=128) as bx:
             As = T.alloc_shared((M, K), "float16")
             Bs = T.alloc_shared((K, N), "float16")
+            Ss = T.alloc_shared((M, N), "float32")
             acc = T.alloc_fragment((M, N), "float32")
             tmp = T.alloc_fragment((M, N), "float32")
-            col = T.alloc_fragment((N,), "float32")
             T.copy(A[0, 0], As)
             T.copy(B[0, 0], Bs)
             T.gemm(As, Bs, acc, clear_accum=True)
             T.copy(acc, tmp)                   # mma layout -> cyclic layout: no register copy
-            T.reduce_sum(tmp, col, dim=0)      # a column reduction: tmp falls back to shared memory
-            T.copy(col, S[0])
+            for i, j in T.Parallel(M, N):
+                Ss[i, j] = tmp[j, i]           # a transposed read: tmp falls back to shared memory
+            T.copy(Ss, S[0, 0])
     return main
 '''
 
@@ -160,9 +161,9 @@ def test_a_fragment_left_over_only_through_a_copy_keeps_its_registers(tmp_path):
     local = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == "local"}
     fragments = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer)
                  and s.buffer.scope() == "local.fragment"}
-    # round 1 leaves acc (its copy into tmp) and tmp (the column reduction); only tmp is dropped, and in
+    # round 1 leaves acc (its copy into tmp) and tmp (the transposed read); only tmp is dropped, and in
     # round 2 acc's copy writes the fallen-back tmp from registers
-    assert "acc_r" in local and fragments == {"tmp", "col"}
+    assert "acc_r" in local and fragments == {"tmp"}
 
 
 def test_accumulator_stores_go_out_in_pairs_with_a_bounds_check_only_on_tails():
@@ -190,3 +191,19 @@ def test_an_odd_number_of_n8_pieces_loads_b_one_piece_at_a_time():
                           "sm_90").source
     body = src[src.rindex('extern "C" __global__'):]
     assert body.count("tl_ldmatrix_x2_trans(") == 1 and body.count("tl_ldmatrix_x4(") == 1  # B is k x n
+
+
+def test_column_reductions_stay_in_registers():
+    # 32 columns over 128 threads: each column is held by 4 threads, which meet in a 4 x 32 table
+    assert plan_of("column_sum", "column_sum(128, 64, 32, 32)") == {"acc": "CyclicLayout", "col": "ColLayout"}
+    from compiler.pipeline import lower
+
+    def tables(call):
+        mod = lower(to_module(instantiate(load(EXAMPLES / "column_sum.py"), call)), "cuda")
+        return [[int(d) for d in s.buffer.shape] for s in M.walk(mod["main"].body)
+                if isinstance(s, tirx.AllocBuffer) and s.buffer.name == "col_scratch"]
+
+    assert tables("column_sum(128, 64, 32, 32)") == [[4, 32]]
+    # 128 columns over 128 threads: each thread holds whole columns, no exchange
+    assert tables("column_sum(256, 256, 32, 128)") == []
+    assert plan_of("column_sum", "column_sum(256, 256, 32, 128)") == {"acc": "CyclicLayout", "col": "ColLayout"}

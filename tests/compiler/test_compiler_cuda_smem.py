@@ -74,15 +74,17 @@ AGREE = {
 
 # Every other CPU case: the documented breakdown of ours - analyzer (bytes on sm_90).
 RELATIONS = {
-    # acc: T.reduce_sum(acc, col, dim=0) reads it; col: 32 elements < 128 threads. TileLang's 512 B workspace
-    # for the cross-warp column reduction reuses X_shared's bytes.
+    # Equal totals (6144): X_shared in 3 versions on both sides; acc in registers (cyclic) and col reduced
+    # across the 4 threads of each column through a 512 B table, where TileLang has a 512 B workspace; both
+    # put it over X_shared's bytes
     "column_sum:column_sum(128, 64, 32, 32)": Relation(
-        fragments=(("acc", 4096), ("col", 128)), workspaces=512, tl_packing=-512),
-    # Equal totals, different buffers: X's rows of 50 halves (100 B) are not 16-byte chunks, so no cp.async
-    # pipeline (1 version, not 3: -4096), which the shared acc (+4096) cancels; TVM puts col over X_shared.
+        ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512, tl_packing=-512),
+    # X's rows of 50 halves (100 B) are not 16-byte chunks: no pipeline (1 version, TileLang 3); acc in
+    # registers (cyclic), col reduced across the 4 threads of each column through a 512 B table
+    # (TileLang: a 512 B workspace); both reuse X_shared's bytes for it
     "column_sum:column_sum(100, 50, 32, 32)": Relation(
-        fragments=(("acc", 4096), ("col", 128)), versions=(("X_shared", 1, 3),), workspaces=512,
-        our_packing=-128, tl_packing=-512),
+        versions=(("X_shared", 1, 3),), ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512,
+        tl_packing=-512),
     # carry: 16 elements < 128 threads (and read as carry[i] in a (16, 32) nest)
     "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
     "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
