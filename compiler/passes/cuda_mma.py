@@ -140,6 +140,11 @@ class MmaLayout:
     def slot_of(self, r: Any) -> Any:
         return tirx.floordiv(r, self.nt * 4) * 2 + tirx.floordiv(tirx.floormod(r, 4), 2)
 
+    def row_exchange(self, tx: Any) -> tuple[list[int], int, Any, Any]:
+        """A row lives on the 4 lanes of a quad and on the warps_n warps of one warp row."""
+        lane, warp = tirx.floormod(tx, 32), tirx.floordiv(tx, 32)
+        return [1, 2], self.warps_n, tirx.floormod(warp, self.warps_n), tirx.EQ(tirx.floormod(lane, 4), _c(0))
+
     def row_of_slot(self, tx: Any, s: Any) -> Any:
         m0, _ = self.warp_origin(tx)
         return m0 + tirx.floordiv(s, 2) * 16 + tirx.floordiv(tirx.floormod(tx, 32), 4) + tirx.floormod(s, 2) * 8
@@ -169,16 +174,37 @@ class CyclicLayout:
 
     def rows(self) -> RowLayout | None:
         """With (m, n) and n a multiple of the threads, each thread holds n / threads elements of every
-        row: slot s = row s, and every thread shares every row."""
-        if len(self.shape) != 2 or self.shape[1] % self.threads:
+        row: slot s = row s, and every thread shares every row. With n a power of two up to 32 that
+        divides the threads, row i lies on n consecutive lanes of one warp: each register is a row of its
+        own (slot = register)."""
+        if len(self.shape) != 2:
             return None
-        return RowLayout(("cyclic", self.shape[0]), self.shape[0], self)
+        m, n = self.shape
+        if n % self.threads == 0:
+            return RowLayout(("cyclic", m), m, self)
+        if n <= 32 and 32 % n == 0 and self.threads % n == 0:
+            return RowLayout(("cyclic-lanes", m, n, self.threads), self.size, self)
+        return None
+
+    def _whole_rows(self) -> bool:
+        return self.shape[1] % self.threads == 0
 
     def slot_of(self, r: Any) -> Any:
-        return tirx.floordiv(r, self.shape[1] // self.threads)
+        return tirx.floordiv(r, self.shape[1] // self.threads) if self._whole_rows() else r
 
     def row_of_slot(self, tx: Any, s: Any) -> Any:
-        return s
+        if self._whole_rows():
+            return s
+        n = self.shape[1]
+        return s * (self.threads // n) + tirx.floordiv(tx, n)
+
+    def row_exchange(self, tx: Any) -> tuple[list[int], int, Any, Any]:
+        """(xor lane offsets, warps sharing a row, this warp's index among them, the writing lane test)."""
+        lane, warp = tirx.floormod(tx, 32), tirx.floordiv(tx, 32)
+        if self._whole_rows():
+            return [16, 8, 4, 2, 1], self.threads // 32, warp, tirx.EQ(lane, _c(0))
+        n = self.shape[1]
+        return [n >> k for k in range(1, n.bit_length()) if n >> k], 1, _c(0), tirx.EQ(tirx.floormod(lane, n), _c(0))
 
     def cols(self) -> ColLayout | None:
         """A column vector (n,) reduced over the rows: with n a multiple of the threads each thread holds
@@ -237,6 +263,25 @@ class ColLayout(RowLayout):
 
     def coords(self, tx: Any, s: Any) -> list[Any]:
         return [self.source.col_of_slot(tx, s)]
+
+
+@dataclass(frozen=True)
+class ReplicatedLayout:
+    """A small 1-D fragment every thread keeps whole (its own copy, same indices): written only where
+    every thread can compute every element (fills, whole copies in, T.Parallel over exactly its
+    length), read anywhere, also from nests spread over the threads."""
+
+    length: int
+
+    @property
+    def size(self) -> int:
+        return self.length
+
+    def coords(self, tx: Any, r: Any) -> list[Any]:
+        return [r]
+
+
+REPLICATED_LIMIT = 64  # elements: registers per thread a replicated fragment may take
 
 
 def mma_partition(m: int, n: int, warps: int, policy: int = 0) -> tuple[int, int] | None:
@@ -376,12 +421,17 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     keys: dict[int, set[Any]] = {}
     for lay in out.values():
         if isinstance(lay, RowLayout):
-            keys.setdefault(lay.size if lay.key[0] == "cyclic" else lay.key[1], set()).add(lay)
+            keys.setdefault(lay.key[1], set()).add(lay)  # the height: a cyclic tile's m or the mma m
     for st in walk(func.body):
         if isinstance(st, tirx.AllocBuffer) and st.buffer.scope() == FRAGMENT and st.buffer not in out:
             shape = _shape(st.buffer)
             if shape is not None and len(shape) == 1 and len(keys.get(shape[0], ())) == 1:
                 out[st.buffer] = next(iter(keys[shape[0]]))
+    for st in walk(func.body):
+        if isinstance(st, tirx.AllocBuffer) and st.buffer.scope() == FRAGMENT and st.buffer not in out:
+            shape = _shape(st.buffer)
+            if shape is not None and len(shape) == 1 and shape[0] <= REPLICATED_LIMIT:
+                out[st.buffer] = ReplicatedLayout(shape[0])
     for buf in refused | operands:
         out.pop(buf, None)
     return out
@@ -648,6 +698,29 @@ class _Registers(Rewriter):
         touched = [buf for buf in self.layouts if _loads(inner, buf)]
         if not touched:
             return s
+        replicated = [b for b in touched if isinstance(self.layouts[b], ReplicatedLayout)]
+        if replicated:
+            written = [b for b in replicated if _stores(inner, b)]
+            if written:
+                # every thread computes every element: a per-thread loop over the whole length
+                if len(shape) != 1 or any(self.layouts[b].length != shape[0] for b in replicated) \
+                        or len(replicated) != len(touched) or not all(_identity(inner, b, loop_vars) for b in replicated):
+                    return s
+
+                def every(r: Any) -> Any:
+                    subst = {b: (self.regs[b], r) for b in replicated}
+                    return tirx.SeqStmt([tirx.Bind(loop_vars[0], r), _Subst(subst).stmt(_serial(inner))])
+
+                return self._per_thread(shape[0], every)
+            # read only: the same indices into each thread's own copy; the nest stays as it is
+            s = _Rebuffer({b: self.regs[b] for b in replicated}).stmt(s)
+            touched = [b for b in touched if b not in replicated]
+            if not touched:
+                return s
+            loops, inner = [], s
+            while isinstance(inner, tirx.For) and inner.kind == tirx.ForKind.PARALLEL:
+                loops.append(inner)
+                inner = inner.body
         tiles = [b for b in touched if not isinstance(self.layouts[b], RowLayout)]
         rows = [b for b in touched if isinstance(self.layouts[b], RowLayout)]
         if tiles:  # a nest over a tile; row vectors indexed by its first variable, read only
@@ -704,7 +777,6 @@ class _Registers(Rewriter):
         across = {"abssum": "sum", "absmax": "max"}.get(kind, kind)  # combining partial results
         part = tirx.decl_buffer((rows.size,), dtype, name="row_part", scope="local")
         zero = _c(0)
-        lane, warp = tirx.floormod(self.tx, 32), tirx.floordiv(self.tx, 32)
 
         def loop(extent: int, make: Any) -> Any:
             var = tirx.Var("k", "int32")
@@ -721,12 +793,7 @@ class _Registers(Rewriter):
         stmts: list[Any] = [tirx.AllocBuffer(part),
                             loop(rows.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
                             loop(layout.size, accumulate)]
-        if isinstance(layout, MmaLayout):
-            lane_offsets, warps = [1, 2], layout.warps_n
-            warp_index, writer = tirx.floormod(warp, layout.warps_n), tirx.EQ(tirx.floormod(lane, 4), zero)
-        else:
-            lane_offsets, warps = [16, 8, 4, 2, 1], self.threads // 32
-            warp_index, writer = warp, tirx.EQ(lane, zero)
+        lane_offsets, warps, warp_index, writer = layout.row_exchange(self.tx)
         full = tirx.const(0xFFFFFFFF, "uint32")
         for off in lane_offsets:
             def shuffle(k: Any, off: int = off) -> Any:
@@ -824,6 +891,28 @@ class _Subst(Rewriter):
             if e.source.same_as(buf):
                 return tirx.BufferLoad(reg, [idx])
         return self.default_expr(e)
+
+
+class _Rebuffer(Rewriter):
+    """Accesses to `old` buffers -> the same accesses to `new` ones."""
+
+    def __init__(self, mapping: dict[Any, Any]) -> None:
+        self.mapping = mapping
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        for old, new in self.mapping.items():
+            if e.source.same_as(old):
+                return tirx.BufferLoad(new, idx)
+        return tirx.BufferLoad(e.source, idx)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        for old, new in self.mapping.items():
+            if s.buffer.same_as(old):
+                return tirx.BufferStore(new, value, idx)
+        return tirx.BufferStore(s.buffer, value, idx)
 
 
 def _stores(stmt: Any, buf: Any) -> bool:

@@ -207,3 +207,13 @@ def test_column_reductions_stay_in_registers():
     # 128 columns over 128 threads: each thread holds whole columns, no exchange
     assert tables("column_sum(256, 256, 32, 128)") == []
     assert plan_of("column_sum", "column_sum(256, 256, 32, 128)") == {"acc": "CyclicLayout", "col": "ColLayout"}
+
+
+def test_small_vectors_are_replicated_and_short_rows_reduce_within_a_warp():
+    # cumsum's carry (16 values) is computed by every thread in its own registers
+    assert plan_of("cumsum", "row_cumsum(M=32, N=64, block_M=16, block_N=32)") == {"carry": "ReplicatedLayout"}
+    # gemv: rows of 32 partial sums lie on the 32 lanes of a warp; the row sums need 5 shuffles, no table
+    call = "gemv(N=64, K=128, block_N=16, block_K=32)"
+    assert plan_of("gemv", call) == {"partial": "CyclicLayout", "y_local": "RowLayout"}
+    src = generate_kernel(instantiate(load(EXAMPLES / "gemv.py"), call), "sm_90").source
+    assert src[src.rindex('extern "C" __global__'):].count("__shfl_xor_sync(") == 5

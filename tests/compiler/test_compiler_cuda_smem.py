@@ -55,6 +55,11 @@ class Relation:
 
 # ours == analyzer, and from the same buffers
 AGREE = {
+    # 2048: chunk in shared memory; carry (16 elements) replicated in every thread's registers
+    "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)",
+    "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)",
+    # 2176: x and W in 2 versions; partial's rows of 32 on 32 lanes (shuffle reduction), y_local per row
+    "gemv:gemv(N=64, K=128, block_N=16, block_K=32)",
     "elementwise_add:elementwise_add(64, 64, 32, 32)",  # 0: a, b in registers
     "elementwise_add:elementwise_add(100, 70, 32, 32)",
     "elementwise_add:elementwise_add(33, 129, 16, 64)",
@@ -85,9 +90,6 @@ RELATIONS = {
     "column_sum:column_sum(100, 50, 32, 32)": Relation(
         versions=(("X_shared", 1, 3),), ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512,
         tl_packing=-512),
-    # carry: 16 elements < 128 threads (and read as carry[i] in a (16, 32) nest)
-    "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
-    "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)": Relation(fragments=(("carry", 64),)),
     # Same buffers and versions; TileLang's sm_90 TMA alignment (A_shared 512, W_q_shared 256) adds 448 B of
     # gaps (on sm_80 the two agree at 11328).
     "dequant_gemm:dequant_matmul(64, 64, 64, 32, 32, 32)": Relation(tl_packing=448),
@@ -116,13 +118,10 @@ RELATIONS = {
     # B's rows of 36 halves (72 B) are not 16-byte chunks: only A_shared is pipelined
     "gemm_pipelined:matmul(M=100, N=36, K=72, block_M=32, block_N=32, block_K=16)": Relation(
         versions=(("B_shared", 1, 3),)),
-    # partial: T.reduce_sum reads it; y_local: 16 elements < 128 threads; TVM puts y_local over freed bytes
-    "gemv:gemv(N=64, K=128, block_N=16, block_K=32)": Relation(
-        fragments=(("partial", 2048), ("y_local", 64)), our_packing=-64),
-    # ... and x's rows of 100 halves are not 16-byte chunks: no pipeline
+    # partial and y_local in registers (rows of 32 on 32 lanes, reduced with shuffles); x's rows of 100
+    # halves are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
     "gemv:gemv(N=50, K=100, block_N=16, block_K=32)": Relation(
-        fragments=(("partial", 2048), ("y_local", 64)), versions=(("x_shared", 1, 2), ("W_shared", 1, 2)),
-        our_packing=-64),
+        versions=(("x_shared", 1, 2), ("W_shared", 1, 2))),
     # sq: T.reduce_sum reads it; inv_rms: 8 elements < 256 threads; X_shared's bytes are reused
     "rms_norm:rms_norm(M=32, N=64, block_M=8)": Relation(
         fragments=(("sq", 2048), ("inv_rms", 32)), our_packing=-992),
