@@ -269,7 +269,7 @@ class ColLayout(RowLayout):
 class ReplicatedLayout:
     """A small 1-D fragment every thread keeps whole (its own copy, same indices): written only where
     every thread can compute every element (fills, whole copies in, T.Parallel over exactly its
-    length), read anywhere, also from nests spread over the threads."""
+    length, block-uniform code), read anywhere, also from nests spread over the threads."""
 
     length: int
 
@@ -477,6 +477,18 @@ class _Registers(Rewriter):
         self.count += 1
         r = tirx.Var(f"r{self.count}", "int32")
         return tirx.For(r, _c(0), _c(size), tirx.ForKind.UNROLLED, make(r), None, {SPREAD_KEY: 1})
+
+    # -- block-uniform code: every thread runs it, so it reads and writes its own copy of a replicated
+    # fragment (loop counters, `if block_mask[k] != 0`, `carry[0] = ...`)
+    def visit_TensorLoad(self, e: Any) -> Any:
+        if isinstance(self.layouts.get(e.source), ReplicatedLayout):
+            return tirx.BufferLoad(self.regs[e.source], [self.expr(i) for i in e.indices])
+        return self.default_expr(e)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        if isinstance(self.layouts.get(s.buffer), ReplicatedLayout):
+            return tirx.BufferStore(self.regs[s.buffer], self.expr(s.value), [self.expr(i) for i in s.indices])
+        return self.default_stmt(s)
 
     # -- allocations
     def visit_AllocBuffer(self, s: Any) -> Any:

@@ -44,7 +44,7 @@ SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
 ASYNC_KEY = "tl.async_copy"  # a loop that only issues cp.async copies (passes/cuda_copies.py)
 PIPELINE_KEY = "tl.cp_async_pipeline"  # the steady-state loop of a cp.async pipeline (passes/cuda_copies.py)
 ARENA_SCOPE = "shared.dyn"
-_TO_ARENA = ("shared", "shared.dyn", "local.fragment")
+_TO_ARENA = ("shared", "shared.dyn", "local.fragment")  # every one goes to the arena, bool ones excepted
 
 
 def _const(value: int) -> Any:
@@ -73,6 +73,12 @@ class _Rescope(Rewriter):
         return self.map.get(buf, buf)
 
     def visit_AllocBuffer(self, s: Any) -> Any:
+        if str(s.buffer.dtype) == "bool" and s.buffer.scope() in _TO_ARENA:
+            # a bool tile is a static `__shared__` array (as TileLang makes it): TVM's arena merging
+            # leaves bool buffers out of its plan and then fails on their accesses
+            new = _rescoped(s.buffer, "shared")
+            self.map[s.buffer] = new
+            return tirx.AllocBuffer(new)
         if s.buffer.scope() in _TO_ARENA and s.buffer.scope() != ARENA_SCOPE:
             new = _rescoped(s.buffer, ARENA_SCOPE)
             self.map[s.buffer] = new

@@ -217,3 +217,37 @@ def test_small_vectors_are_replicated_and_short_rows_reduce_within_a_warp():
     assert plan_of("gemv", call) == {"partial": "CyclicLayout", "y_local": "RowLayout"}
     src = generate_kernel(instantiate(load(EXAMPLES / "gemv.py"), call), "sm_90").source
     assert src[src.rindex('extern "C" __global__'):].count("__shfl_xor_sync(") == 5
+
+
+BLOCK_MASK = '''
+import tilelang.language as T
+
+def k(n_blocks=4, bn=32):
+    @T.prim_func
+    def main(Mask: T.Tensor((n_blocks,), "int8"), X: T.Tensor((n_blocks * bn,), "float32"),
+             Y: T.Tensor((bn,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            mask = T.alloc_fragment((n_blocks,), "int8")
+            acc = T.alloc_shared((bn,), "float32")
+            T.copy(Mask[0], mask)
+            T.clear(acc)
+            for k in T.serial(n_blocks):
+                if mask[k] != 0:                 # read in block-uniform code
+                    for i in T.Parallel(bn):
+                        acc[i] += X[k * bn + i]
+            T.copy(acc, Y[0])
+    return main
+'''
+
+
+def test_a_block_mask_read_in_uniform_code_is_replicated(tmp_path):
+    # (TileLang's seer and block-sparse attention read their block masks this way; in the shared arena
+    # TVM's merging failed on such a buffer)
+    path = tmp_path / "k.py"
+    path.write_text(BLOCK_MASK)
+    mod = thread_loops(to_module(instantiate(load(path), "k()")))
+    after = M.register_fragments(mod)["main"]
+    local = {s.buffer.name for s in M.walk(after.body) if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == "local"}
+    assert "mask_r" in local
+    src = generate_kernel(instantiate(load(path), "k()"), "sm_90").source
+    assert "signed char mask_r_ptr[4]" in src or "char mask_r_ptr[4]" in src
