@@ -195,13 +195,13 @@ class _LowerOps(Rewriter):
             return self.default_stmt(s)
         if op.name not in _LOWER:
             raise NotSupported("mbarriers and T.tma_copy (T.alloc_barrier, barrier waits and arrivals) on the "
-                               "CUDA target: the CUDA back end's first level has no warp specialization")
+                               "CUDA target: the CUDA back end has no warp specialization yet")
         return _LOWER[op.name](*op.args)
 
     def visit_AttrStmt(self, s: Any) -> Any:
         if s.attr_key == tile_ir.WARP_SPECIALIZE:
-            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target: the CUDA back end's first level "
-                               "has no warp specialization")
+            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target: the CUDA back end has no warp "
+                               "specialization yet")
         return self.default_stmt(s)
 
 
