@@ -1,4 +1,5 @@
-"""Thread-level lowering for CUDA, first level: every tile buffer in shared memory, work spread over threads.
+"""Thread-level lowering for CUDA: the threads of a block, work spread over them, and shared memory for
+every tile buffer the register pass (passes/cuda_mma.py, which runs first) left there.
 
 The block runs the kernel body on all of its threads. Code outside `T.Parallel` loops and tile operators
 (scalar arithmetic, `T.alloc_var` cells, loop counters, `if` on block-uniform values) runs redundantly
@@ -6,12 +7,12 @@ on every thread, which gives every thread the same values. The work of a `T.Para
 tile operator is spread over the threads: its iteration space is flattened, iteration `f` runs on
 thread `f % threads`, consecutive threads take consecutive iterations (coalesced global accesses).
 
-Storage: `T.alloc_shared` and `T.alloc_fragment` buffers become parts of one dynamic shared-memory
-arena (`shared.dyn`, merged and placed by TVM's MergeSharedMemoryAllocations); `T.alloc_local` and
-`T.alloc_var` stay per-thread registers. Fragments in shared memory are what makes this level simple and
-exactly as correct as the CPU reference (per-block storage, any element reachable from any thread), at
-the price of shared memory and speed: register fragments with thread layouts and tensor-core gemm are
-the next level (docs/compiler.md, "CUDA back end").
+Storage: `T.alloc_shared` buffers and the fragments without a register layout become parts of one
+dynamic shared-memory arena (`shared.dyn`, merged and placed by TVM's MergeSharedMemoryAllocations;
+bool tiles are static `__shared__` arrays); `T.alloc_local` and `T.alloc_var` stay per-thread registers.
+A fragment in shared memory is exactly as correct as the CPU reference (per-block storage, any element
+reachable from any thread), at the price of shared memory and speed: that is the fallback for every
+use the register layouts cannot serve (docs/compiler.md, "CUDA back end").
 
 Synchronisation (`insert_barriers`): a `__syncthreads()` before and after every spread nest that touches
 shared memory, and around every store to shared memory made by the redundant code, which only thread 0
