@@ -37,7 +37,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop
+from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop, sync_stmt
 
 PRELUDE = r"""
 // tilelsp copy helpers: 16-byte copies global -> shared, plain or cp.async, zero-filled when off the tensor
@@ -213,7 +213,7 @@ class _Copies(Rewriter):
         def wait(k: int) -> Any:
             return tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_wait", _c(k)))
 
-        sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+        sync = sync_stmt()
         p = tirx.Var("p", "int32")
         prologue = tirx.For(p, _c(0), _c(stages - 1), tirx.ForKind.UNROLLED,
                             tirx.SeqStmt([tirx.IfThenElse(tirx.LT(p, n), issue(p, p), None), commit]))

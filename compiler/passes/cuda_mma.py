@@ -39,7 +39,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .cuda_threads import SPREAD_KEY, InThreadLoop
+from .cuda_threads import SPREAD_KEY, InThreadLoop, sync_stmt
 from .lower_tile_ops import _cast
 
 PRELUDE = r"""
@@ -650,53 +650,6 @@ class _Registers(Rewriter):
         stmts.append(steps)
         return tirx.SeqStmt(stmts)
 
-    def _reduce_cols(self, kind: str, layout: CyclicLayout, cols: ColLayout, src: RegionRef, dst: RegionRef,
-                     clear: int) -> Any:
-        """Column sums (max, ...) of a cyclic tile: each thread combines its registers column by column;
-        when several threads share a column they meet in a small shared table (one entry per thread)."""
-        from .lower_tile_ops import _combine, _reduce_init
-
-        dtype = str(dst.buffer.dtype)
-        across = {"abssum": "sum", "absmax": "max"}.get(kind, kind)
-        part = tirx.decl_buffer((cols.size,), dtype, name="col_part", scope="local")
-        zero = _c(0)
-
-        def loop(extent: int, make: Any) -> Any:
-            var = tirx.Var("k", "int32")
-            return tirx.For(var, zero, _c(extent), tirx.ForKind.UNROLLED, make(var))
-
-        def part_at(i: Any) -> Any:
-            return tirx.BufferLoad(part, [i])
-
-        def accumulate(r: Any) -> Any:
-            slot = layout.slot_of_col(r)
-            value = _cast(tirx.BufferLoad(self.regs[src.buffer], [r]), dtype)
-            return tirx.BufferStore(part, _combine(kind, part_at(slot), value), [slot])
-
-        stmts: list[Any] = [tirx.AllocBuffer(part),
-                            loop(cols.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
-                            loop(layout.size, accumulate)]
-        if cols.sharers > 1:
-            n = layout.shape[1]
-            scratch = tirx.decl_buffer((cols.sharers, n), dtype, name="col_scratch", scope="shared.dyn")
-            sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
-            column = tirx.floormod(self.tx, n)
-            stmts += [tirx.AllocBuffer(scratch),
-                      tirx.BufferStore(scratch, part_at(zero), [tirx.floordiv(self.tx, n), column]), sync,
-                      tirx.BufferStore(part, _reduce_init(across, dtype), [zero]),
-                      loop(cols.sharers, lambda w: tirx.BufferStore(
-                          part, _combine(across, part_at(zero), tirx.BufferLoad(scratch, [w, column])), [zero])),
-                      sync]
-        out = self.regs[dst.buffer]
-
-        def store(k: Any) -> Any:
-            value = part_at(k) if clear else _combine(across, tirx.BufferLoad(out, [k]), part_at(k))
-            return tirx.BufferStore(out, value, [k])
-
-        stmts.append(loop(cols.size, store))
-        one = tirx.Var("red", "int32")
-        return tirx.For(one, zero, _c(1), tirx.ForKind.SERIAL, tirx.SeqStmt(stmts), None, {SPREAD_KEY: 1})
-
     # -- T.Parallel nests over a planned fragment
     def visit_For(self, s: Any) -> Any:
         if s.kind != tirx.ForKind.PARALLEL:
@@ -769,25 +722,25 @@ class _Registers(Rewriter):
 
         return self._per_thread(layout.size, row_body)
 
-    # -- reductions along rows
+    # -- reductions into row or column vectors
     def _reduce(self, kind: str, src: RegionRef, dst: RegionRef, dim: int, clear: int) -> Any | None:
-        """Each thread combines its registers row by row, then the threads that share a row combine with
-        warp shuffles (xor over the lanes of the row) and, across warps, through a small shared table."""
+        """Each thread combines its registers per row (dim=1) or column (dim=0) of the vector; then the
+        threads that share an entry combine: for rows with warp shuffles (xor over the lanes of the row)
+        and, across warps, a small shared table; for columns shared by several threads, a table with one
+        entry per thread."""
         layout = self.layouts.get(src.buffer)
-        rows = self.layouts.get(dst.buffer)
-        if layout is None or rows is None or not isinstance(rows, RowLayout) or isinstance(layout, RowLayout):
+        vec = self.layouts.get(dst.buffer)
+        if layout is None or not isinstance(vec, RowLayout) or isinstance(layout, RowLayout):
             return None
-        if isinstance(rows, ColLayout):
-            if dim != 0 or not _whole(src) or not _whole(dst) or layout.cols() != rows:
-                return None
-            return self._reduce_cols(kind, layout, rows, src, dst, clear)
-        if dim != 1 or not _whole(src) or not _whole(dst) or layout.rows() != rows:
+        if not _whole(src) or not _whole(dst) or dim != (0 if vec.axis == 1 else 1):
+            return None
+        if vec != _vector_of(layout, vec.axis):
             return None
         from .lower_tile_ops import _combine, _reduce_init
 
         dtype = str(dst.buffer.dtype)
         across = {"abssum": "sum", "absmax": "max"}.get(kind, kind)  # combining partial results
-        part = tirx.decl_buffer((rows.size,), dtype, name="row_part", scope="local")
+        part = tirx.decl_buffer((vec.size,), dtype, name="col_part" if vec.axis else "row_part", scope="local")
         zero = _c(0)
 
         def loop(extent: int, make: Any) -> Any:
@@ -797,46 +750,60 @@ class _Registers(Rewriter):
         def part_at(i: Any) -> Any:
             return tirx.BufferLoad(part, [i])
 
+        def combine_into(k: Any, value: Any) -> Any:
+            return tirx.BufferStore(part, _combine(across, part_at(k), value), [k])
+
+        def restart(k: Any) -> Any:
+            return tirx.BufferStore(part, _reduce_init(across, dtype), [k])
+
+        slot_of = layout.slot_of_col if vec.axis else layout.slot_of
+
         def accumulate(r: Any) -> Any:
-            slot = layout.slot_of(r)
+            slot = slot_of(r)
             value = _cast(tirx.BufferLoad(self.regs[src.buffer], [r]), dtype)
             return tirx.BufferStore(part, _combine(kind, part_at(slot), value), [slot])
 
         stmts: list[Any] = [tirx.AllocBuffer(part),
-                            loop(rows.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
+                            loop(vec.size, lambda k: tirx.BufferStore(part, _reduce_init(kind, dtype), [k])),
                             loop(layout.size, accumulate)]
-        lane_offsets, warps, warp_index, writer = layout.row_exchange(self.tx)
-        full = tirx.const(0xFFFFFFFF, "uint32")
-        for off in lane_offsets:
-            def shuffle(k: Any, off: int = off) -> Any:
-                other = tirx.call_extern(dtype, "__shfl_xor_sync", full, part_at(k), _c(off))
-                return tirx.BufferStore(part, _combine(across, part_at(k), other), [k])
+        if vec.axis:
+            if vec.sharers > 1:  # threads tx % n == column share it: one table entry per thread
+                n = layout.shape[1]
+                scratch = tirx.decl_buffer((vec.sharers, n), dtype, name="col_scratch", scope="shared.dyn")
+                column = tirx.floormod(self.tx, n)
+                stmts += [tirx.AllocBuffer(scratch),
+                          tirx.BufferStore(scratch, part_at(zero), [tirx.floordiv(self.tx, n), column]), sync_stmt(),
+                          restart(zero),
+                          loop(vec.sharers, lambda w: combine_into(zero, tirx.BufferLoad(scratch, [w, column]))),
+                          sync_stmt()]
+        else:
+            lane_offsets, warps, warp_index, writer = layout.row_exchange(self.tx)
+            full = tirx.const(0xFFFFFFFF, "uint32")
+            for off in lane_offsets:
+                stmts.append(loop(vec.size, lambda k, off=off: combine_into(
+                    k, tirx.call_extern(dtype, "__shfl_xor_sync", full, part_at(k), _c(off)))))
+            if warps > 1:
+                height = layout.m if isinstance(layout, MmaLayout) else vec.size
+                scratch = tirx.decl_buffer((warps, height), dtype, name="row_scratch", scope="shared.dyn")
 
-            stmts.append(loop(rows.size, shuffle))
-        if warps > 1:
-            height = layout.m if isinstance(layout, MmaLayout) else rows.size
-            scratch = tirx.decl_buffer((warps, height), dtype, name="row_scratch", scope="shared.dyn")
-            sync = tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
+                def publish(k: Any) -> Any:
+                    return tirx.IfThenElse(writer, tirx.BufferStore(
+                        scratch, part_at(k), [warp_index, layout.row_of_slot(self.tx, k)]), None)
 
-            def publish(k: Any) -> Any:
-                return tirx.IfThenElse(writer, tirx.BufferStore(
-                    scratch, part_at(k), [warp_index, layout.row_of_slot(self.tx, k)]), None)
+                def gather(k: Any) -> Any:
+                    row = layout.row_of_slot(self.tx, k)
+                    return tirx.SeqStmt([restart(k), loop(warps, lambda w: combine_into(
+                        k, tirx.BufferLoad(scratch, [w, row])))])
 
-            def gather(k: Any) -> Any:
-                row = layout.row_of_slot(self.tx, k)
-                return tirx.SeqStmt([
-                    tirx.BufferStore(part, _reduce_init(across, dtype), [k]),
-                    loop(warps, lambda w: tirx.BufferStore(
-                        part, _combine(across, part_at(k), tirx.BufferLoad(scratch, [w, row])), [k]))])
-
-            stmts += [tirx.AllocBuffer(scratch), loop(rows.size, publish), sync, loop(rows.size, gather), sync]
+                stmts += [tirx.AllocBuffer(scratch), loop(vec.size, publish), sync_stmt(), loop(vec.size, gather),
+                          sync_stmt()]
         out = self.regs[dst.buffer]
 
         def store(k: Any) -> Any:
             value = part_at(k) if clear else _combine(across, tirx.BufferLoad(out, [k]), part_at(k))
             return tirx.BufferStore(out, value, [k])
 
-        stmts.append(loop(rows.size, store))
+        stmts.append(loop(vec.size, store))
         one = tirx.Var("red", "int32")
         return tirx.For(one, zero, _c(1), tirx.ForKind.SERIAL, tirx.SeqStmt(stmts), None, {SPREAD_KEY: 1})
 

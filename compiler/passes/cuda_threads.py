@@ -360,7 +360,8 @@ def _touches_shared(node: Any) -> bool:
     return False
 
 
-def _sync() -> Any:
+def sync_stmt() -> Any:
+    """`__syncthreads()`."""
     return tirx.Evaluate(tirx.call_intrin("int32", "tirx.tvm_storage_sync", tvm.ir.StringImm("shared")))
 
 
@@ -412,7 +413,7 @@ class _Barriers(Rewriter):
         self.tx = tx
 
     def _fenced(self, s: Any) -> Any:
-        return tirx.SeqStmt([_sync(), s, _sync()])
+        return tirx.SeqStmt([sync_stmt(), s, sync_stmt()])
 
     def visit_For(self, s: Any) -> Any:
         if ASYNC_KEY in s.annotations:
