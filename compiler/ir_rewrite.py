@@ -133,3 +133,23 @@ def rewrite_funcs(mod: Any, fn) -> Any:
 
 def with_body(func: Any, body: Any) -> Any:
     return tirx.PrimFunc(func.params, body, func.ret_type, attrs=func.attrs) if not body.same_as(func.body) else func
+
+
+class BufferSubst(Rewriter):
+    """Loads and stores of the buffers in `mapping` go to their new buffers, with the indices in `prefix`
+    put in front of each access's own (a pipeline stage); other accesses are rebuilt unchanged."""
+
+    def __init__(self, mapping: dict[Any, Any] | None = None, prefix: tuple[Any, ...] = ()) -> None:
+        self.mapping: dict[Any, Any] = {} if mapping is None else mapping
+        self.prefix = list(prefix)
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        new = self.mapping.get(e.source)
+        return tirx.BufferLoad(e.source, idx) if new is None else tirx.BufferLoad(new, self.prefix + idx)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        new = self.mapping.get(s.buffer)
+        return tirx.BufferStore(s.buffer, value, idx) if new is None else tirx.BufferStore(new, value, self.prefix + idx)

@@ -35,7 +35,7 @@ from tvm import tirx
 
 from .. import tile_ir
 from ..ir import walk
-from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop, sync_stmt
 
@@ -273,34 +273,18 @@ def _subst(expr: Any, var: Any, value: Any) -> Any:
     return tvm.sym.Analyzer().simplify(_S().expr(expr))
 
 
-class _Versions(Rewriter):
+class _Versions(BufferSubst):
     """Accesses to a versioned buffer read version `stage`: a leading index, and in tile-op regions a
     leading extent of 1."""
 
     def __init__(self, versioned: dict[Any, Any], stage: Any) -> None:
-        self.versioned = versioned
-        self.stage = stage
-
-    def visit_TensorLoad(self, e: Any) -> Any:
-        idx = [self.expr(i) for i in e.indices]
-        for old, new in self.versioned.items():
-            if e.source.same_as(old):
-                return tirx.BufferLoad(new, [self.stage] + idx)
-        return tirx.BufferLoad(e.source, idx)
-
-    def visit_BufferStore(self, s: Any) -> Any:
-        value = self.expr(s.value)
-        idx = [self.expr(i) for i in s.indices]
-        for old, new in self.versioned.items():
-            if s.buffer.same_as(old):
-                return tirx.BufferStore(new, value, [self.stage] + idx)
-        return tirx.BufferStore(s.buffer, value, idx)
+        super().__init__(versioned, (stage,))
 
     def visit_Call(self, e: Any) -> Any:
         if e.op.name == "tirx.call_extern" and e.args and isinstance(e.args[0], tvm.ir.StringImm) \
                 and e.args[0].value == tile_ir.PREFIX + "region":
             corner = e.args[1]
-            if any(corner.source.same_as(old) for old in self.versioned):
+            if corner.source in self.mapping:
                 return tirx.call_extern("handle", tile_ir.PREFIX + "region", self.expr(corner), 1, *e.args[2:])
         return self.default_expr(e)
 

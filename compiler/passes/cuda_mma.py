@@ -37,7 +37,7 @@ from tvm.ir.expr import TensorLoad
 
 from .. import tile_ir
 from ..ir import walk
-from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .cuda_threads import SPREAD_KEY, InThreadLoop, sync_stmt
 from .lower_tile_ops import _cast
@@ -678,7 +678,7 @@ class _Registers(Rewriter):
 
                 return self._per_thread(shape[0], every)
             # read only: the same indices into each thread's own copy; the nest stays as it is
-            s = _Rebuffer({b: self.regs[b] for b in replicated}).stmt(s)
+            s = BufferSubst({b: self.regs[b] for b in replicated}).stmt(s)
             touched = [b for b in touched if b not in replicated]
             if not touched:
                 return s
@@ -870,28 +870,6 @@ class _Subst(Rewriter):
             if e.source.same_as(buf):
                 return tirx.BufferLoad(reg, [idx])
         return self.default_expr(e)
-
-
-class _Rebuffer(Rewriter):
-    """Accesses to `old` buffers -> the same accesses to `new` ones."""
-
-    def __init__(self, mapping: dict[Any, Any]) -> None:
-        self.mapping = mapping
-
-    def visit_TensorLoad(self, e: Any) -> Any:
-        idx = [self.expr(i) for i in e.indices]
-        for old, new in self.mapping.items():
-            if e.source.same_as(old):
-                return tirx.BufferLoad(new, idx)
-        return tirx.BufferLoad(e.source, idx)
-
-    def visit_BufferStore(self, s: Any) -> Any:
-        value = self.expr(s.value)
-        idx = [self.expr(i) for i in s.indices]
-        for old, new in self.mapping.items():
-            if s.buffer.same_as(old):
-                return tirx.BufferStore(new, value, idx)
-        return tirx.BufferStore(s.buffer, value, idx)
 
 
 def _stores(stmt: Any, buf: Any) -> bool:

@@ -35,7 +35,7 @@ from tvm import tirx
 
 from .. import tile_ir
 from ..errors import NotSupported
-from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
+from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .lower_tile_ops import (_cast, _combine, _load, _reduce_init, _store, lower_atomic_add, lower_copy, lower_cumsum,
                              lower_fill)
@@ -64,41 +64,27 @@ def _rescoped(buf: Any, scope: str) -> Any:
     return tirx.decl_buffer(shape, buf.dtype, name=buf.name, scope=scope)
 
 
-class _Rescope(Rewriter):
-    """Give every shared/fragment buffer the arena scope (a new buffer object; all uses follow)."""
-
-    def __init__(self) -> None:
-        self.map: dict[Any, Any] = {}
-
-    def _buf(self, buf: Any) -> Any:
-        return self.map.get(buf, buf)
+class _Rescope(BufferSubst):
+    """Give every shared/fragment buffer the arena scope (a new buffer object; all uses follow: the
+    mapping is filled at each allocation, which comes before the buffer's uses)."""
 
     def visit_AllocBuffer(self, s: Any) -> Any:
         if str(s.buffer.dtype) == "bool" and s.buffer.scope() in _TO_ARENA:
             # a bool tile is a static `__shared__` array (as TileLang makes it): TVM's arena merging
             # leaves bool buffers out of its plan and then fails on their accesses
             new = _rescoped(s.buffer, "shared")
-            self.map[s.buffer] = new
+            self.mapping[s.buffer] = new
             return tirx.AllocBuffer(new)
         if s.buffer.scope() in _TO_ARENA and s.buffer.scope() != ARENA_SCOPE:
             new = _rescoped(s.buffer, ARENA_SCOPE)
-            self.map[s.buffer] = new
+            self.mapping[s.buffer] = new
             return tirx.AllocBuffer(new)
         return s
 
     def visit_DeclBuffer(self, s: Any) -> Any:
-        if s.buffer.data in {b.data for b in self.map}:
+        if s.buffer.data in {b.data for b in self.mapping}:
             raise NotSupported("a buffer view (T.view / decl_buffer) of a shared or fragment buffer on CUDA")
         return s
-
-    def visit_BufferStore(self, s: Any) -> Any:
-        value = self.expr(s.value)
-        idx = [self.expr(i) for i in s.indices]
-        return tirx.BufferStore(self._buf(s.buffer), value, idx)
-
-    def visit_TensorLoad(self, e: Any) -> Any:
-        idx = [self.expr(i) for i in e.indices]
-        return tirx.BufferLoad(self._buf(e.source), idx)
 
 
 def shared_arena(mod: tvm.IRModule) -> tvm.IRModule:
