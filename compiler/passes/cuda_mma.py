@@ -39,7 +39,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .cuda_threads import SPREAD_KEY, InThreadLoop, sync_stmt
+from .cuda_threads import SPREAD_KEY, InThreadLoop, perfect_parallel_nest, serial_parallel_loops, sync_stmt
 from .lower_tile_ops import _cast
 
 PRELUDE = r"""
@@ -654,10 +654,7 @@ class _Registers(Rewriter):
     def visit_For(self, s: Any) -> Any:
         if s.kind != tirx.ForKind.PARALLEL:
             return self.default_stmt(s)
-        loops, inner = [], s
-        while isinstance(inner, tirx.For) and inner.kind == tirx.ForKind.PARALLEL:
-            loops.append(inner)
-            inner = inner.body
+        loops, inner = perfect_parallel_nest(s)
         shape = tuple(int(lp.extent.value) if isinstance(lp.extent, tirx.IntImm) else -1 for lp in loops)
         loop_vars = [lp.loop_var for lp in loops]
         touched = [buf for buf in self.layouts if _loads(inner, buf)]
@@ -674,7 +671,7 @@ class _Registers(Rewriter):
 
                 def every(r: Any) -> Any:
                     subst = {b: (self.regs[b], r) for b in replicated}
-                    return tirx.SeqStmt([tirx.Bind(loop_vars[0], r), _Subst(subst).stmt(_serial(inner))])
+                    return tirx.SeqStmt([tirx.Bind(loop_vars[0], r), _Subst(subst).stmt(serial_parallel_loops(inner))])
 
                 return self._per_thread(shape[0], every)
             # read only: the same indices into each thread's own copy; the nest stays as it is
@@ -682,10 +679,7 @@ class _Registers(Rewriter):
             touched = [b for b in touched if b not in replicated]
             if not touched:
                 return s
-            loops, inner = [], s
-            while isinstance(inner, tirx.For) and inner.kind == tirx.ForKind.PARALLEL:
-                loops.append(inner)
-                inner = inner.body
+            loops, inner = perfect_parallel_nest(s)
         tiles = [b for b in touched if not isinstance(self.layouts[b], RowLayout)]
         rows = [b for b in touched if isinstance(self.layouts[b], RowLayout)]
         if tiles:  # a nest over a tile; row vectors indexed by its first variable, read only
@@ -705,7 +699,7 @@ class _Registers(Rewriter):
                 subst.update({b: (self.regs[b], layout.slot_of(r) if self.layouts[b].axis == 0
                                   else layout.slot_of_col(r)) for b in rows})
                 binds = [tirx.Bind(v, c) for v, c in zip(loop_vars, layout.coords(self.tx, r))]
-                return tirx.SeqStmt(binds + [_Subst(subst).stmt(_serial(inner))])
+                return tirx.SeqStmt(binds + [_Subst(subst).stmt(serial_parallel_loops(inner))])
 
             return self._per_thread(layout.size, body)
         # a nest over row vectors alone: each thread computes the rows it keeps
@@ -718,7 +712,7 @@ class _Registers(Rewriter):
         def row_body(r: Any) -> Any:
             subst = {b: (self.regs[b], r) for b in rows}
             return tirx.SeqStmt([tirx.Bind(loop_vars[0], layout.coords(self.tx, r)[0]),
-                                 _Subst(subst).stmt(_serial(inner))])
+                                 _Subst(subst).stmt(serial_parallel_loops(inner))])
 
         return self._per_thread(layout.size, row_body)
 
@@ -840,16 +834,6 @@ def _identity(stmt: Any, buf: Any, loop_vars: list[Any]) -> bool:
                                                      for i, v in zip(idx, loop_vars)):
                 return False
     return True
-
-
-def _serial(stmt: Any) -> Any:
-    class _S(Rewriter):
-        def visit_For(self, s: Any) -> Any:
-            body = self.stmt(s.body)
-            kind = tirx.ForKind.SERIAL if s.kind == tirx.ForKind.PARALLEL else s.kind
-            return tirx.For(s.loop_var, s.min, s.extent, kind, body, s.thread_binding, s.annotations, s.step)
-
-    return _S().stmt(stmt)
 
 
 class _Subst(Rewriter):

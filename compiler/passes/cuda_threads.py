@@ -220,7 +220,8 @@ def lower_cuda_atomics(mod: tvm.IRModule) -> tvm.IRModule:
 # ------------------------------------------------------------------ threads
 
 
-def _perfect_parallel_nest(s: Any) -> tuple[list[Any], Any]:
+def perfect_parallel_nest(s: Any) -> tuple[list[Any], Any]:
+    """The perfectly nested parallel loops starting at `s`, and the body inside them."""
     loops = []
     node = s
     while isinstance(node, tirx.For) and node.kind == tirx.ForKind.PARALLEL:
@@ -239,6 +240,11 @@ class _Serial(Rewriter):
         return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
 
 
+def serial_parallel_loops(stmt: Any) -> Any:
+    """Every parallel loop in `stmt` as a serial one (work that already runs on one thread)."""
+    return _Serial().stmt(stmt)
+
+
 class _Distribute(Rewriter):
     def __init__(self, tx: Any, threads: int) -> None:
         self.tx = tx
@@ -250,8 +256,8 @@ class _Distribute(Rewriter):
             return s  # already one thread's share (passes/cuda_mma.py)
         if s.kind != tirx.ForKind.PARALLEL:
             return self.default_stmt(s)
-        loops, inner = _perfect_parallel_nest(s)
-        body = _Serial().stmt(inner)
+        loops, inner = perfect_parallel_nest(s)
+        body = serial_parallel_loops(inner)
         analyzer = tvm.sym.Analyzer()
         total: Any = _const(1)
         for loop in loops:
