@@ -56,6 +56,7 @@ __device__ __forceinline__ void tl_cp_async_commit() { asm volatile("cp.async.co
 """
 
 CHUNK = 16  # bytes
+OUTPUT_ARGS = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}  # written regions
 
 
 def _c(v: int) -> Any:
@@ -242,8 +243,7 @@ def _writes(stmt: Any, buf: Any) -> bool:
         if isinstance(n, tirx.Evaluate):
             op = tile_ir.decode(n)
             if op is not None and op.args:
-                outs = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}
-                for k in outs.get(op.name, []):
+                for k in OUTPUT_ARGS.get(op.name, []):
                     if isinstance(op.args[k], RegionRef) and op.args[k].buffer.same_as(buf):
                         return True
     return False
@@ -251,12 +251,11 @@ def _writes(stmt: Any, buf: Any) -> bool:
 
 def _reads(stmt: Any, buf: Any) -> bool:
     """Reads of `buf`: loads, and tile-op regions other than an operator's output."""
-    outs = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}
     for n in walk(stmt):
         if isinstance(n, tirx.Evaluate):
             op = tile_ir.decode(n)
             if op is not None:
-                if any(isinstance(a, RegionRef) and a.buffer.same_as(buf) and k not in outs.get(op.name, [])
+                if any(isinstance(a, RegionRef) and a.buffer.same_as(buf) and k not in OUTPUT_ARGS.get(op.name, [])
                        for k, a in enumerate(op.args)):
                     return True
                 continue

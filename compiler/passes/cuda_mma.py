@@ -368,7 +368,8 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     """Candidate layouts: gemm accumulators get the mma layout, other fragments the cyclic one."""
     out: dict[Any, Any] = {}
     refused = set()
-    gemms = [op for op in _tile_ops(func.body) if op.name == "gemm"]
+    ops = _tile_ops(func.body)
+    gemms = [op for op in ops if op.name == "gemm"]
     for op in gemms:
         c = op.args[2].buffer
         layout = _mma_gemm(op, threads)
@@ -378,7 +379,7 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
             out[c] = layout
     # a half-precision copy of an accumulator (FlashAttention's p = s) keeps its layout: it can feed the
     # next gemm's A operand straight from registers
-    for op in _tile_ops(func.body):
+    for op in ops:
         if op.name == "copy":
             src, dst = op.args[0].buffer, op.args[1].buffer
             if isinstance(out.get(src), MmaLayout) and dst.scope() == FRAGMENT and dst not in out \
@@ -398,7 +399,7 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
             shape = _shape(s.buffer)
             if shape is not None and CyclicLayout(shape, threads).size * threads == _numel(shape):
                 out[s.buffer] = CyclicLayout(shape, threads)
-    for op in _tile_ops(func.body):
+    for op in ops:
         if op.name == "reduce":
             src, dst, dim = op.args[1].buffer, op.args[2].buffer, op.args[3]
             if dim == 0 and isinstance(out.get(src), CyclicLayout) and dst.scope() == FRAGMENT \
