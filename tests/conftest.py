@@ -26,6 +26,20 @@ def run_tilelint(*args: str, cwd: Path | None = None) -> tuple[int, str]:
     return code, buf.getvalue()
 
 
+def run_tilec(*args: str) -> tuple[int, str]:
+    """Run `tilec` in-process; returns (exit status, stdout then stderr). Never a traceback."""
+    from contextlib import redirect_stderr
+
+    from compiler.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    text = out.getvalue() + err.getvalue()
+    assert "Traceback" not in text
+    return code, text
+
+
 def run_tilelint_process(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run `python -m tilelsp.lint_cli` as a separate process (real exit codes, real stdout)."""
     return subprocess.run(

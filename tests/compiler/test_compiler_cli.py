@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("tvm")
 
-from compiler.cli import main  # noqa: E402
+from conftest import run_tilec as tilec  # noqa: E402
 
 KERNEL = '''
 import tilelang
@@ -32,11 +30,6 @@ def ref_program(A, B):
 '''
 
 
-def tilec(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(out):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 @pytest.fixture

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("tvm")
 
-from compiler.cli import main  # noqa: E402
-from conftest import EXAMPLES  # noqa: E402
+from conftest import EXAMPLES, run_tilec as tilec  # noqa: E402
 
 LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>TL\d{3}) .+", re.M)
 BUGGY = sorted((EXAMPLES / "buggy").glob("*.py"))
 
 
-def tilec(*args: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    text = out.getvalue() + err.getvalue()
-    assert "Traceback" not in text
-    return code, text
 
 
 EXPECT = re.compile(r"^# expect: (.+)$", re.M)

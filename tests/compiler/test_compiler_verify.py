@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,12 @@ pytest.importorskip("tvm")
 from analyzer.diagnostics import Diagnostic, Range, Severity  # noqa: E402
 from analyzer.rules import REGISTRY  # noqa: E402
 from compiler import load  # noqa: E402
-from compiler.cli import main  # noqa: E402
 from compiler.verify import CUDA_ONLY, EVERY_TARGET, EVERY_TARGET_WHEN, blocks, effective_request  # noqa: E402
-from conftest import EXAMPLES  # noqa: E402
+from conftest import EXAMPLES, run_tilec as tilec  # noqa: E402
 
 REPORTED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>TL\d{3}) (?P<rest>.*)$", re.M)
 
 
-def tilec(*args: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    text = out.getvalue() + err.getvalue()
-    assert "Traceback" not in text
-    return code, text
 
 
 def codes(text: str) -> list[tuple[int, str]]:
