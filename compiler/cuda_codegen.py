@@ -32,6 +32,9 @@ class CudaBuild:
     dynamic_smem: Any
     launch_args: list[dict[str, Any]]  # the kernel's C parameters in order (compiler/runtime/cuda.py's format)
     device_module: Any = field(repr=False, default=None)
+    # {1-based line of `source`: (user file, 1-based line, 0-based column)} (compiler/source_lines.py)
+    line_map: dict[int, tuple[str, int, int]] = field(repr=False, default_factory=dict)
+    kernel_location: tuple[str, int, int] | None = None  # the `with T.Kernel(...)` line: errors with no line
 
 
 def tvm_cuda_passes(target: Any) -> list[Any]:
@@ -48,13 +51,18 @@ def cuda_target(arch: str) -> Any:
     return tvm.target.Target({"kind": "cuda", "arch": arch}).with_host("llvm")
 
 
-def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scalars: tuple[str, ...] = ()) -> CudaBuild:
+def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scalars: tuple[str, ...] = (),
+             lines: Any = None) -> CudaBuild:
     """CUDA C for a lowered module with one kernel. `size_names` maps a TVM variable name to the name the
     launch metadata should use (default: the variable's own name); `scalars` names the kernel's scalar
-    parameters, passed by name rather than as a size expression."""
+    parameters, passed by name rather than as a size expression. `lines` (a `source_lines.LinedFunc`)
+    says what the module's source-line markers refer to: their lines are taken out of the source and
+    become `CudaBuild.line_map`."""
     import tvm
     from tvm import tirx
     from tvm.tirx.build import codegen_build, split_host_device_mods
+
+    from .source_lines import extract
 
     target = cuda_target(arch)
     # `T.unroll` and our register loops stay loops with `#pragma unroll` (nvcc unrolls them): unrolled in
@@ -101,14 +109,16 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
         else:
             launch_args.append({"value": to_size_expr(value, names), "dtype": str(p.ty.dtype)})
     source = with_prelude(codegen_build(device, device_target).inspect_source())
-    return CudaBuild(source, entry, arch, grid, block, smem, launch_args, device)
+    source, line_map = extract(source, lines)
+    return CudaBuild(source, entry, arch, grid, block, smem, launch_args, device, line_map,
+                     lines.kernel if lines is not None else None)
 
 
 def with_prelude(source: str) -> str:
     """Our device helpers (passes/cuda_mma.PRELUDE) go before the kernel when it calls them."""
-    from .passes import cuda_copies, cuda_mma
+    from .passes import cuda_copies, cuda_mma, cuda_roles
 
-    prelude = "".join(m.PRELUDE for m in (cuda_copies, cuda_mma) if m.uses_prelude(source))
+    prelude = "".join(m.PRELUDE for m in (cuda_copies, cuda_mma, cuda_roles) if m.uses_prelude(source))
     if not prelude:
         return source
     at = source.find('extern "C" __global__')
@@ -166,13 +176,21 @@ def param_specs(func: Any) -> list[dict[str, Any]]:
     return out
 
 
-def generate_kernel(kdef: Any, arch: str) -> CudaBuild:
-    """CUDA C for a traced kernel: the CUDA pipeline (`pipeline.lower(..., "cuda")`), then `generate`."""
+def generate_kernel(kdef: Any, arch: str, lines: bool = True) -> CudaBuild:
+    """CUDA C for a traced kernel: the CUDA pipeline (`pipeline.lower(..., "cuda")`), then `generate`.
+    The kernel is lowered with its source-line markers (`kdef.lines`, compiler/source_lines.py), which
+    give `CudaBuild.line_map`; `lines=False` lowers `kdef.func`, without them (the same source, no map)."""
+    import tvm
+
     from .pipeline import lower
     from .runtime import to_module
 
     scalars = tuple(p["name"] for p in param_specs(kdef.func) if p["kind"] == "scalar")
-    return generate(lower(to_module(kdef), "cuda"), arch, scalars=scalars)
+    lined = kdef.lines if lines else None
+    if lined is None:
+        return generate(lower(to_module(kdef), "cuda"), arch, scalars=scalars)
+    mod = tvm.IRModule({"main": lined.func.with_attr("global_symbol", "main")})
+    return generate(lower(mod, "cuda"), arch, scalars=scalars, lines=lined)
 
 
 @dataclass
@@ -195,7 +213,8 @@ def build_artifact(kdef: Any, arch: str, out_dir: Any = None, name: str | None =
 
     build = generate_kernel(kdef, arch)
     name = name or kdef.name
-    cubin = compile_cubin(build.source, arch, workdir=workdir, name=name)
+    cubin = compile_cubin(build.source, arch, workdir=workdir, name=name, line_map=build.line_map,
+                          kernel_location=build.kernel_location)
     json_path = None
     if out_dir is not None:
         meta = {"entry": build.entry, "arch": arch, "grid": build.grid, "block": build.block,

@@ -25,6 +25,7 @@ from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
 from .passes.cuda_copies import shared_pointers, swizzle_shared, vectorize_copies
 from .passes.cuda_mma import register_fragments
+from .passes.cuda_roles import lower_mbarriers, role_barriers, warp_roles
 from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
                                   spread_parallel, thread_loops)
 from .passes.grid import bind_grid
@@ -45,6 +46,8 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
 
 CUDA_PIPELINE: list[Callable[[Any], Any]] = [
     thread_loops,
+    warp_roles,
+    lower_mbarriers,
     vectorize_copies,
     register_fragments,
     shared_arena,
@@ -53,6 +56,7 @@ CUDA_PIPELINE: list[Callable[[Any], Any]] = [
     spread_parallel,
     lower_cuda_atomics,
     insert_barriers,
+    role_barriers,
     serialize_block_loops,
     spill_bf16_lets,
     swizzle_shared,

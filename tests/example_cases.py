@@ -142,6 +142,14 @@ def gemm_pipelined(M: int, N: int, K: int, bM: int = 32, bN: int = 32, bK: int =
                 lambda a: [f32(a[0]) @ f32(a[1])], dict(rtol=1e-2, atol=5e-2 * max(1, K // 64)))
 
 
+def gemm_ws_barrier(M: int, N: int, K: int, bM: int, bN: int, bK: int, stages: int = 2) -> Case:
+    return Case("gemm_ws_barrier", f"matmul_ws(M={M}, N={N}, K={K}, block_M={bM}, block_N={bN}, block_K={bK}, "
+                                   f"num_stages={stages})",
+                lambda r: [rand(r, M, K, dtype="float16"), rand(r, K, N, dtype="float16"),
+                           np.array([0.5], np.float32), np.zeros((M, N), np.float16)], [3],
+                lambda a: [f32(a[2][0]) * (f32(a[0]) @ f32(a[1]))], dict(rtol=1e-2, atol=5e-2 * max(1, K // 64)))
+
+
 def gemm_splitk(M: int, N: int, K: int, split: int) -> Case:
     return Case("gemm_splitk", f"matmul_splitk({M}, {N}, {K}, 32, 32, 16, {split})",
                 lambda r: [rand(r, M, K, dtype="float16"), rand(r, K, N, dtype="float16"),
@@ -189,6 +197,7 @@ CPU_CASES: list[Case] = [
     gemm_int8(64, 64, 64), gemm_int8(50, 70, 90),
     gemm_pipelined(64, 64, 64), gemm_pipelined(100, 36, 72),
     gemm_splitk(64, 64, 128, 2), gemm_splitk(50, 40, 96, 3),
+    gemm_ws_barrier(128, 128, 64, 64, 64, 32), gemm_ws_barrier(130, 70, 100, 64, 64, 32, 3),
     gemv(64, 128), gemv(50, 100),
     rms_norm(32, 64), rms_norm(30, 48),
     softmax(32, 64, 4), softmax(30, 48, 4),
@@ -207,6 +216,7 @@ GPU_SIZES: list[Case] = [
     gemm_int8(1024, 1024, 1024), gemm_int8(500, 700, 900),
     gemm_pipelined(2048, 2048, 2048, 128, 128, 32), gemm_pipelined(1000, 360, 720, 128, 128, 32),
     gemm_splitk(1024, 1024, 1024, 4), gemm_splitk(500, 400, 960, 3),
+    gemm_ws_barrier(2048, 2048, 2048, 128, 128, 64), gemm_ws_barrier(1000, 700, 520, 128, 128, 64, 3),
     gemv(4096, 4096), gemv(1000, 1000),
     rms_norm(4096, 1024), rms_norm(1000, 480),
     softmax(4096, 1024, 4), softmax(1000, 480, 4), softmax(1000, 480, 1),

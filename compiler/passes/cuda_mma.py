@@ -39,6 +39,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
+from .cuda_roles import plan_by_role
 from .cuda_threads import SPREAD_KEY, InThreadLoop, perfect_parallel_nest, serial_parallel_loops, sync_stmt
 from .lower_tile_ops import _cast
 
@@ -160,10 +161,14 @@ class MmaLayout:
 
 @dataclass(frozen=True)
 class CyclicLayout:
-    """Element f of the flattened tile on thread f % threads, register f // threads."""
+    """Element f of the flattened tile on thread f % threads, register f // threads; with `vec` > 1, runs of
+    `vec` consecutive elements go round the threads instead: f on thread (f // vec) % threads, register
+    (f // (vec * threads)) * vec + f % vec (`vector_width` picks it for tiles whose rows a row reduction
+    could not otherwise reach)."""
 
     shape: tuple[int, ...]
     threads: int
+    vec: int = 1
 
     @property
     def size(self) -> int:
@@ -176,10 +181,15 @@ class CyclicLayout:
         """With (m, n) and n a multiple of the threads, each thread holds n / threads elements of every
         row: slot s = row s, and every thread shares every row. With n a power of two up to 32 that
         divides the threads, row i lies on n consecutive lanes of one warp: each register is a row of its
-        own (slot = register)."""
+        own (slot = register). With runs of `vec` (n = vec * p, vec * threads a multiple of n), register
+        run g of thread tx lies in row g * (threads / p) + tx / p: slot = run, and row i is held by the p
+        consecutive threads i % (threads / p) * p ... (p a power of two up to 32: one warp segment; or a
+        multiple of 32: whole warps)."""
         if len(self.shape) != 2:
             return None
         m, n = self.shape
+        if self.vec > 1:
+            return RowLayout(("cyclic-vec", m, n, self.threads, self.vec), self.size // self.vec, self)
         if n % self.threads == 0:
             return RowLayout(("cyclic", m), m, self)
         if n <= 32 and 32 % n == 0 and self.threads % n == 0:
@@ -187,30 +197,38 @@ class CyclicLayout:
         return None
 
     def _whole_rows(self) -> bool:
-        return self.shape[1] % self.threads == 0
+        return self.vec == 1 and self.shape[1] % self.threads == 0
+
+    def _row_threads(self) -> int:
+        """Threads that share a row: n for short rows, n / vec for runs (not used for whole rows)."""
+        return self.shape[1] // self.vec
 
     def slot_of(self, r: Any) -> Any:
+        if self.vec > 1:
+            return tirx.floordiv(r, self.vec)
         return tirx.floordiv(r, self.shape[1] // self.threads) if self._whole_rows() else r
 
     def row_of_slot(self, tx: Any, s: Any) -> Any:
         if self._whole_rows():
             return s
-        n = self.shape[1]
-        return s * (self.threads // n) + tirx.floordiv(tx, n)
+        p = self._row_threads()
+        return s * (self.threads // p) + tirx.floordiv(tx, p)
 
     def row_exchange(self, tx: Any) -> tuple[list[int], int, Any, Any]:
         """(xor lane offsets, warps sharing a row, this warp's index among them, the writing lane test)."""
         lane, warp = tirx.floormod(tx, 32), tirx.floordiv(tx, 32)
         if self._whole_rows():
             return [16, 8, 4, 2, 1], self.threads // 32, warp, tirx.EQ(lane, _c(0))
-        n = self.shape[1]
-        return [n >> k for k in range(1, n.bit_length()) if n >> k], 1, _c(0), tirx.EQ(tirx.floormod(lane, n), _c(0))
+        p = self._row_threads()
+        if p > 32:  # runs: a row on p / 32 whole warps
+            return [16, 8, 4, 2, 1], p // 32, tirx.floormod(warp, p // 32), tirx.EQ(lane, _c(0))
+        return [p >> k for k in range(1, p.bit_length()) if p >> k], 1, _c(0), tirx.EQ(tirx.floormod(lane, p), _c(0))
 
     def cols(self) -> ColLayout | None:
         """A column vector (n,) reduced over the rows: with n a multiple of the threads each thread holds
         whole columns (tx, tx + threads, ...); with the threads a multiple of n, column tx % n is shared by
         threads // n threads (one column each)."""
-        if len(self.shape) != 2:
+        if len(self.shape) != 2 or self.vec > 1:
             return None
         n = self.shape[1]
         if n % self.threads == 0:
@@ -228,13 +246,40 @@ class CyclicLayout:
         return s * self.threads + tx if n % self.threads == 0 else tirx.floormod(tx, n)
 
     def coords(self, tx: Any, r: Any) -> list[Any]:
-        f = r * self.threads + tx
+        if self.vec > 1:
+            f = (tirx.floordiv(r, self.vec) * self.threads + tx) * self.vec + tirx.floormod(r, self.vec)
+        else:
+            f = r * self.threads + tx
         out = []
         stride = 1
         for d in reversed(self.shape):
             out.append(tirx.floormod(tirx.floordiv(f, stride), d) if stride > 1 else tirx.floormod(f, d))
             stride *= d
         return list(reversed(out))
+
+
+def vector_width(shape: tuple[int, ...], threads: int) -> int:
+    """The run length `vec` for a 2-D (m, n) tile whose rows a row reduction reads: 1 (plain cyclic) when
+    that already keeps rows reducible (n a multiple of the threads, or short rows on lanes of one warp);
+    else the smallest vec (dividing the registers per thread and n, with vec * threads a multiple of n)
+    whose p = n / vec threads per row are a power of two up to 32 (one warp segment: shuffles only), else
+    the smallest whose p is a multiple of 32 (whole warps: shuffles and a table); 1 when none fits (then
+    the tile stays in shared memory). Rows of 64 on 128 threads: vec 2, each row on one warp; rows of 480
+    on 128 or 256 threads (15 registers): vec 15, each row on one warp."""
+    base = CyclicLayout(shape, threads)
+    if len(shape) != 2 or threads % 32 or base.size * threads != _numel(shape) or base.rows() is not None:
+        return 1
+    n, size = shape[1], base.size
+    whole_warps = None
+    for v in range(2, size + 1):
+        if size % v or n % v or (v * threads) % n:
+            continue
+        p = n // v
+        if p <= 32 and 32 % p == 0:
+            return v
+        if p % 32 == 0 and whole_warps is None:
+            whole_warps = v
+    return whole_warps or 1
 
 
 @dataclass(frozen=True)
@@ -881,7 +926,7 @@ def _rewrite_func(func: Any) -> Any:
     threads = _thread_count(func.body)
     if threads is None:
         return func
-    layouts = plan(func, threads)
+    layouts = plan_by_role(func, threads, plan)  # per T.ws role thread count, when there are roles
     while layouts:
         body = InThreadLoop(lambda tx, n: _Registers(tx, n, layouts)).stmt(func.body)
         left = _leftovers(body, list(layouts))

@@ -44,6 +44,7 @@ THREADS_KEY = "tl.threads"
 SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
 ASYNC_KEY = "tl.async_copy"  # a loop that only issues cp.async copies (passes/cuda_copies.py)
 PIPELINE_KEY = "tl.cp_async_pipeline"  # the steady-state loop of a cp.async pipeline (passes/cuda_copies.py)
+ROLE_KEY = "tl.role"  # a `T.ws` body: node = the role's thread index, value = "first thread,threads" (cuda_roles.py)
 ARENA_SCOPE = "shared.dyn"
 _TO_ARENA = ("shared", "shared.dyn", "local.fragment")  # every one goes to the arena, bool ones excepted
 
@@ -69,9 +70,9 @@ class _Rescope(BufferSubst):
     mapping is filled at each allocation, which comes before the buffer's uses)."""
 
     def visit_AllocBuffer(self, s: Any) -> Any:
-        if str(s.buffer.dtype) == "bool" and s.buffer.scope() in _TO_ARENA:
+        if str(s.buffer.dtype) == "bool" and s.buffer.scope() in _TO_ARENA or s.buffer.scope() == "shared.barrier":
             # a bool tile is a static `__shared__` array (as TileLang makes it): TVM's arena merging
-            # leaves bool buffers out of its plan and then fails on their accesses
+            # leaves bool buffers out of its plan and then fails on their accesses; so are mbarriers
             new = _rescoped(s.buffer, "shared")
             self.mapping[s.buffer] = new
             return tirx.AllocBuffer(new)
@@ -181,15 +182,8 @@ class _LowerOps(Rewriter):
         if op is None:
             return self.default_stmt(s)
         if op.name not in _LOWER:
-            raise NotSupported("mbarriers and T.tma_copy (T.alloc_barrier, barrier waits and arrivals) on the "
-                               "CUDA target: the CUDA back end has no warp specialization yet")
+            raise NotSupported(f"tile operator {op.name} left for the CUDA element lowering")
         return _LOWER[op.name](*op.args)
-
-    def visit_AttrStmt(self, s: Any) -> Any:
-        if s.attr_key == tile_ir.WARP_SPECIALIZE:
-            raise NotSupported("T.ws (warp-specialized roles) on the CUDA target: the CUDA back end has no warp "
-                               "specialization yet")
-        return self.default_stmt(s)
 
 
 def lower_tile_ops_cuda(mod: tvm.IRModule) -> tvm.IRModule:
@@ -308,15 +302,41 @@ def is_thread_loop(s: Any) -> bool:
         and str(s.thread_binding.thread_tag) == "threadIdx.x"
 
 
+def role_shape(attr: Any) -> tuple[int, int]:
+    """(first thread, thread count) of a `tl.role` attribute."""
+    first, threads = str(attr.value.value).split(",")
+    return int(first), int(threads)
+
+
+def _follow_roles(rw: Any) -> Any:
+    """Inside a `T.ws` role (`tl.role`), `rw.tx` and `rw.threads` are the role's thread index and count."""
+    inner = getattr(rw, "visit_AttrStmt", None)
+
+    def visit(s: Any) -> Any:
+        if s.attr_key != ROLE_KEY:
+            return inner(s) if inner is not None else rw.default_stmt(s)
+        saved = (rw.tx, getattr(rw, "threads", None))
+        rw.tx, rw.threads = s.node, role_shape(s)[1]
+        try:
+            body = rw.stmt(s.body)
+        finally:
+            rw.tx, rw.threads = saved
+        return tirx.AttrStmt(s.node, s.attr_key, s.value, body)
+
+    rw.visit_AttrStmt = visit
+    return rw
+
+
 class InThreadLoop(Rewriter):
-    """Rewrites the body of each block's `threadIdx.x` loop with `make(tx, threads)`'s rewriter."""
+    """Rewrites the body of each block's `threadIdx.x` loop with `make(tx, threads)`'s rewriter (which
+    keeps them as `.tx` and `.threads`; inside a `T.ws` role they are the role's)."""
 
     def __init__(self, make: Any) -> None:
         self.make = make
 
     def visit_For(self, s: Any) -> Any:
         if is_thread_loop(s):
-            body = self.make(s.loop_var, int(s.extent.value)).stmt(s.body)
+            body = _follow_roles(self.make(s.loop_var, int(s.extent.value))).stmt(s.body)
             return tirx.For(s.loop_var, s.min, s.extent, s.kind, body, s.thread_binding, s.annotations, s.step)
         return self.default_stmt(s)
 
@@ -400,6 +420,13 @@ def _drop_trailing_sync(loop: Any) -> Any:
                     loop.annotations, loop.step)
 
 
+def _is_mbarrier_op(s: Any) -> bool:
+    call = s.value
+    return isinstance(call, tvm.ir.Call) and call.op.name == "tirx.call_extern" \
+        and str(call.args[0].value) in ("tl_mbarrier_init", "tl_mbarrier_arrive", "tl_mbarrier_wait",
+                                        "tl_cp_async_mbarrier_arrive")
+
+
 class _Barriers(Rewriter):
     def __init__(self, tx: Any) -> None:
         self.tx = tx
@@ -422,6 +449,8 @@ class _Barriers(Rewriter):
         return self._fenced(tirx.IfThenElse(tirx.EQ(self.tx, _const(0)), s, None))
 
     def visit_Evaluate(self, s: Any) -> Any:
+        if _is_mbarrier_op(s):
+            return s  # each thread's own arrival or wait; the initialisation brings its barrier (cuda_roles.py)
         return self._fenced(tirx.IfThenElse(tirx.EQ(self.tx, _const(0)), s, None)) if _touches_shared(s) else s
 
     def default_stmt(self, s: Any) -> Any:

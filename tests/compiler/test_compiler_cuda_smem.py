@@ -75,6 +75,10 @@ AGREE = {
     "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)",
     # 4096: int8 A and B in 2 versions, the int32 accumulator in mma.sync m16n8k32 registers
     "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)",
+    # 16384 / 24576: the rings A_shared and B_shared (num_stages slots each, written by T.tma_copy); acc in
+    # the consumer role's mma registers (4 warps); the mbarriers are static shared memory on both sides
+    "gemm_ws_barrier:matmul_ws(M=128, N=128, K=64, block_M=64, block_N=64, block_K=32, num_stages=2)",
+    "gemm_ws_barrier:matmul_ws(M=130, N=70, K=100, block_M=64, block_N=64, block_K=32, num_stages=3)",
 }
 
 # Every other CPU case: the documented breakdown of ours - analyzer (bytes on sm_90).

@@ -33,6 +33,5 @@ def test_example_matches_numpy(case: Case):
 def test_every_example_has_cases():
     covered = {c.example for c in CPU_CASES}
     examples = {p.stem for p in EXAMPLES.glob("*.py")}
-    # gemm_ws_barrier (T.ws, mbarriers, T.tma_copy) is checked in test_compiler_barriers.py.
-    assert examples - covered == {"gemm_ws_barrier"}
+    assert examples == covered
 
