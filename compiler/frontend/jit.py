@@ -39,6 +39,7 @@ class KernelDef:
     line: int
     out_idx: list[int] | None = None
     notes: list[str] = field(default_factory=list)
+    lines: Any = None  # source_lines.LinedFunc: `func` with source-line markers, for the CUDA back end
 
     def script(self) -> str:
         return self.func.script()
@@ -92,7 +93,7 @@ def make_prim_func(func: Callable) -> KernelDef:
     if node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
         raise located(path, node, "not supported yet: *args, **kwargs or keyword-only kernel parameters", "TL950")
     prim = tracer.build(params, eager=False)
-    return KernelDef(prim, func.__name__, path, node.lineno)
+    return KernelDef(prim, func.__name__, path, node.lineno, lines=tracer.lined)
 
 
 def _is_factory(node: ast.FunctionDef) -> bool:
@@ -163,7 +164,7 @@ class JitFunction:
             tracer.const_values[key] = int(value)
         prim = tracer.build([], eager=True)
         outputs = tracer.outputs
-        kdef = KernelDef(prim, self.__name__, self.path, self.node.lineno)
+        kdef = KernelDef(prim, self.__name__, self.path, self.node.lineno, lines=tracer.lined)
         if outputs:
             kdef.out_idx = [tracer.params.index(b) for b in outputs]
         self._last_sizes = {name: (arg, axis, tracer.const_values[name])

@@ -178,6 +178,12 @@ class Tracer:
         self.block_threads = 0  # threads of the T.Kernel block (product of threads=)
         self.ws_groups: tuple[int, ...] | None = None  # warp groups of the enclosing `with T.ws(...)`
         self.barrier_sites: list[str] = []
+        # source-line markers for the CUDA back end (compiler/source_lines.py)
+        self.line_files: list[str] = []
+        self.kernel_site: tuple[str, int, int] | None = None
+        self.lined: Any = None  # source_lines.LinedFunc once built
+        self._marking = False  # inside the T.Kernel body
+        self._unmarked = 0  # open loops whose bodies get no markers (T.Parallel, T.unroll, T.vectorized)
 
     # ------------------------------------------------------------ entry points
 
@@ -200,6 +206,8 @@ class Tracer:
             func = ib.get()
             if self.barrier_sites:
                 func = func.with_attr(tile_ir.BARRIER_SITES, list(self.barrier_sites))
+            if self.LINE_MARKERS and self.kernel_site is not None:
+                func = self._split_lines(func)
         except CompileError:
             raise
         except (NotSupported, KernelError) as err:
@@ -209,6 +217,28 @@ class Tracer:
         if not self.kernel_open:
             raise self.error(self.node, f"kernel '{self.name}' has no `with T.Kernel(...)`")
         return func
+
+    def _split_lines(self, func: tirx.PrimFunc) -> tirx.PrimFunc:
+        """Keep the marked function for the CUDA back end (`self.lined`); return it without markers."""
+        from .. import source_lines
+
+        lined, count = source_lines.tidy(func)
+        self.lined = source_lines.LinedFunc(lined, list(self.line_files), self.kernel_site, count)
+        return source_lines.strip(func)
+
+    def _mark_line(self, stmt: ast.stmt) -> None:
+        """A source-line marker before a statement of the kernel body (compiler/source_lines.py)."""
+        if not self.LINE_MARKERS or not self._marking or self._unmarked or self._inside_parallel:
+            return
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            return  # a docstring
+        from .. import source_lines
+
+        if self.path not in self.line_files:
+            self.line_files.append(self.path)
+        IB.evaluate(source_lines.marker_call(self.line_files.index(self.path), stmt.lineno, stmt.col_offset))
+
+    LINE_MARKERS = True  # False: trace without markers (tests compare the two)
 
     def _wrap(self, err: Exception) -> CompileError:
         if isinstance(err, NotSupported):
@@ -371,6 +401,7 @@ class Tracer:
         for stmt in body:
             self.current = stmt
             try:
+                self._mark_line(stmt)
                 self.exec_stmt(stmt, top)
             except _Return as ret:
                 if not top:
@@ -509,11 +540,14 @@ class Tracer:
                 self.locals[target.id] = var
                 self.depth[target.id] = self.level
             self._parallel_depth += spec.kind == "Parallel"
+            unmarked = spec.kind not in ("serial", "Pipelined")
+            self._unmarked += unmarked
             self._loops.append(spec.kind)
             try:
                 self.exec_body(stmt.body)
             finally:
                 self._loops.pop()
+                self._unmarked -= unmarked
                 self._parallel_depth -= spec.kind == "Parallel"
                 self.level -= 1
         self._restore(saved, saved_depth)
@@ -679,6 +713,7 @@ class Tracer:
         if self.level:
             raise self.error(stmt, "T.Kernel must not be inside a loop or a branch")
         self.kernel_open = True
+        self.kernel_site = (self.path, stmt.lineno, stmt.col_offset)
         self.block_threads = 1
         for t in spec.threads:
             self.block_threads *= int(t)
@@ -710,7 +745,11 @@ class Tracer:
             for axis, name in enumerate(names):
                 self.locals[name] = vars_[axis]
                 self.depth[name] = 0
-            self.exec_body(stmt.body)
+            self._marking = True
+            try:
+                self.exec_body(stmt.body)
+            finally:
+                self._marking = False
 
     # ------------------------------------------------------------ T.macro
 
