@@ -439,11 +439,17 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
             operands.add(a)
         if b.scope() == FRAGMENT:
             operands.add(b)
+    # tiles of the shape of a row reduction's source whose plain cyclic rows do not serve it: runs of vec
+    # elements per thread (`vector_width`); not for a tile reduced along its columns
+    row_reduced = {_shape(op.args[1].buffer) for op in ops
+                   if op.name == "reduce" and op.args[3] == 1 and op.args[1].buffer.scope() == FRAGMENT}
+    col_reduced = {op.args[1].buffer for op in ops if op.name == "reduce" and op.args[3] == 0}
     for s in walk(func.body):
         if isinstance(s, tirx.AllocBuffer) and s.buffer.scope() == FRAGMENT and s.buffer not in out:
             shape = _shape(s.buffer)
             if shape is not None and CyclicLayout(shape, threads).size * threads == _numel(shape):
-                out[s.buffer] = CyclicLayout(shape, threads)
+                vec = vector_width(shape, threads) if shape in row_reduced and s.buffer not in col_reduced else 1
+                out[s.buffer] = CyclicLayout(shape, threads, vec)
     for op in ops:
         if op.name == "reduce":
             src, dst, dim = op.args[1].buffer, op.args[2].buffer, op.args[3]

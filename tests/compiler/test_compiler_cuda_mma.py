@@ -251,3 +251,116 @@ def test_a_block_mask_read_in_uniform_code_is_replicated(tmp_path):
     assert "mask_r" in local
     src = generate_kernel(instantiate(load(path), "k()"), "sm_90").source
     assert "signed char mask_r_ptr[4]" in src or "char mask_r_ptr[4]" in src
+
+
+def _eval(e, env):
+    if isinstance(e, tirx.EQ):
+        return eval_int(e.a, env) == eval_int(e.b, env)
+    return eval_int(e, env)
+
+
+def simulate_row_reduction(layout, threads: int, values: list[list[int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """The exchange `_reduce` emits for a row vector, played in Python: each thread combines its registers
+    into its slots (`slot_of`), xor shuffles over the lanes (`row_exchange`), then, across warps, the
+    writing lanes publish to the table at [warp index * height + row] and every thread sums its rows'
+    entries. Returns (thread, slot) -> (row, sum). Checks on the way that a register's row is its slot's
+    row, that two writers of one table entry write the same value, and that the table fits its size."""
+    rows = layout.rows()
+    tx, r, sv = tirx.Var("tx", "int32"), tirx.Var("r", "int32"), tirx.Var("s", "int32")
+    coords, slot, row_of = layout.coords(tx, r), layout.slot_of(r), layout.row_of_slot(tx, sv)
+    part = {}
+    for t in range(threads):
+        p = [0] * rows.size
+        for k in range(layout.size):
+            i, j = (eval_int(e, {"tx": t, "r": k}) for e in coords)
+            sl = eval_int(slot, {"r": k})
+            assert eval_int(row_of, {"tx": t, "s": sl}) == i  # the register lies in its slot's row
+            p[sl] += values[i][j]
+        part[t] = p
+    offsets, warps, warp_index, writer = layout.row_exchange(tx)
+    assert all(0 < off < 32 for off in offsets)  # xor partners stay in the warp
+    for off in offsets:
+        part = {t: [part[t][k] + part[t ^ off][k] for k in range(rows.size)] for t in range(threads)}
+    if warps > 1:
+        height = layout.m if isinstance(layout, M.MmaLayout) else layout.shape[0]
+        entries = max(threads, warps * height)  # the table `_reduce` allocates
+        table: dict[int, int] = {}
+        for t in range(threads):
+            if _eval(writer, {"tx": t}):
+                for k in range(rows.size):
+                    idx = _eval(warp_index, {"tx": t}) * height + eval_int(row_of, {"tx": t, "s": k})
+                    assert 0 <= idx < entries and table.get(idx, part[t][k]) == part[t][k]
+                    table[idx] = part[t][k]
+        part = {t: [sum(table[w * height + eval_int(row_of, {"tx": t, "s": k})] for w in range(warps))
+                    for k in range(rows.size)] for t in range(threads)}
+    return {(t, k): (eval_int(row_of, {"tx": t, "s": k}), part[t][k]) for t in range(threads) for k in range(rows.size)}
+
+
+@pytest.mark.parametrize("layout,threads", [
+    (M.CyclicLayout((4, 64), 128, 2), 128),     # softmax(32, 64, 4): each row on one warp
+    (M.CyclicLayout((8, 64), 256, 2), 256),     # rms_norm(M=32, N=64, block_M=8)
+    (M.CyclicLayout((4, 480), 128, 15), 128),   # softmax(1000, 480, 4)
+    (M.CyclicLayout((8, 480), 256, 15), 256),   # rms_norm(M=1000, N=480, block_M=8)
+    (M.CyclicLayout((2, 192), 128, 3), 128),    # runs of 3: a row on 2 whole warps, through the table
+    (M.CyclicLayout((16, 48), 128, 6), 128),    # runs of 6: a row on 8 lanes
+    (M.CyclicLayout((4, 1024), 128), 128),      # whole rows: every thread, every row, table across 4 warps
+    (M.CyclicLayout((8, 32), 256), 256),        # rows of 32 on the lanes of a warp
+    (M.MmaLayout(32, 32, 2, 2), 128),           # FlashAttention's 32x32 s: quads, then 2 warps per row
+    (M.MmaLayout(64, 64, 4, 1), 128),
+])
+def test_row_reductions_combine_every_element_of_the_row_once(layout, threads):
+    import random
+
+    rng = random.Random(1)
+    m, n = (layout.m, layout.n) if isinstance(layout, M.MmaLayout) else layout.shape
+    values = [[rng.randrange(-1000, 1000) for _ in range(n)] for _ in range(m)]
+    assert sorted(owners(layout, threads)) == [(i, j) for i in range(m) for j in range(n)]
+    out = simulate_row_reduction(layout, threads, values)
+    assert all(total == sum(values[row]) for row, total in out.values())
+    assert {row for row, _ in out.values()} == set(range(m))  # every row reaches a thread
+
+
+def test_vector_width():
+    assert M.vector_width((4, 64), 128) == 2  # 32 threads a row: one warp
+    assert M.vector_width((8, 480), 256) == 15 and M.vector_width((4, 480), 128) == 15
+    assert M.vector_width((2, 192), 128) == 3  # no run gives a row one warp: 64 threads, 2 whole warps
+    assert M.vector_width((4, 1024), 128) == 1  # whole rows already reduce in registers
+    assert M.vector_width((8, 32), 256) == 1  # rows of 32 lanes
+    assert M.vector_width((4, 48), 128) == 1  # 192 elements: not a multiple of the threads
+    assert M.vector_width((4, 64), 96) == 1  # 96 threads: a partial warp cannot use full-mask shuffles
+
+
+def _tables(example: str, call: str) -> list[list[int]]:
+    """The shapes of the row tables, which must be allocated in the thread loop's body itself."""
+    from compiler.passes.cuda_threads import is_thread_loop
+    from compiler.pipeline import lower
+
+    body = lower(to_module(instantiate(load(EXAMPLES / f"{example}.py"), call)), "cuda")["main"].body
+    loop = next(n for n in M.walk(body) if is_thread_loop(n))
+    top = list(loop.body.seq) if isinstance(loop.body, tirx.SeqStmt) else [loop.body]
+    tables = [s.buffer for s in M.walk(body) if isinstance(s, tirx.AllocBuffer) and s.buffer.name == "row_scratch"]
+    assert all(any(isinstance(t, tirx.AllocBuffer) and t.buffer.same_as(b) for t in top) for b in tables)
+    return [[int(d) for d in b.shape] for b in tables]
+
+
+def test_rows_that_do_not_divide_by_the_threads_reduce_in_runs():
+    loaded = load(EXAMPLES / "softmax.py")
+    for call, regs, smem in (("softmax(32, 64, 4)", 2, 512), ("softmax(1000, 480, 4)", 15, 3840)):
+        assert plan_of("softmax", call) == {"x": "CyclicLayout", "row_max": "RowLayout", "row_sum": "RowLayout"}
+        b = generate_kernel(instantiate(loaded, call), "sm_90")
+        body = b.source[b.source.rindex('extern "C" __global__'):]
+        assert f"float x_r_ptr[{regs}];" in body and "float row_max_r_ptr[1];" in body
+        # each row on the 32 lanes of one warp: max and sum with 5 shuffles each, no table
+        for width in (16, 8, 4, 2, 1):
+            assert body.count(f"__shfl_xor_sync((uint)4294967295, row_part_ptr[0], {width}))") == 1
+            assert body.count(f"__shfl_xor_sync((uint)4294967295, row_part_ptr_1[0], {width}))") == 1
+        assert _tables("softmax", call) == []
+        assert b.dynamic_smem == smem  # X_shared alone, as TileLang (the analyzer's number)
+    mod = thread_loops(to_module(instantiate(load(EXAMPLES / "rms_norm.py"), "rms_norm(M=1000, N=480, block_M=8)")))
+    planned = {b.name: lay for b, lay in M.plan(mod["main"], 256).items()}
+    assert planned["x"] == planned["sq"] == M.CyclicLayout((8, 480), 256, 15)
+    assert planned["inv_rms"] == planned["x"].rows()
+    for call, smem in (("rms_norm(M=32, N=64, block_M=8)", 1152), ("rms_norm(M=1000, N=480, block_M=8)", 8640)):
+        assert plan_of("rms_norm", call) == {"x": "CyclicLayout", "sq": "CyclicLayout", "inv_rms": "RowLayout"}
+        assert generate_kernel(instantiate(load(EXAMPLES / "rms_norm.py"), call), "sm_90").dynamic_smem == smem
+

@@ -75,6 +75,10 @@ AGREE = {
     "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)",
     # 4096: int8 A and B in 2 versions, the int32 accumulator in mma.sync m16n8k32 registers
     "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)",
+    # 512 / 1152: X_shared (and w_shared); x (and sq) in registers in runs of 2 elements per thread, so each
+    # row of 64 lies on one warp and its max/sum needs shuffles only (TileLang: no workspace either)
+    "softmax:softmax(32, 64, 4)",
+    "rms_norm:rms_norm(M=32, N=64, block_M=8)",
     # 16384 / 24576: the rings A_shared and B_shared (num_stages slots each, written by T.tma_copy); acc in
     # the consumer role's mma registers (4 warps); the mbarriers are static shared memory on both sides
     "gemm_ws_barrier:matmul_ws(M=128, N=128, K=64, block_M=64, block_N=64, block_K=32, num_stages=2)",
@@ -126,15 +130,9 @@ RELATIONS = {
     # halves are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
     "gemv:gemv(N=50, K=100, block_N=16, block_K=32)": Relation(
         versions=(("x_shared", 1, 2), ("W_shared", 1, 2))),
-    # sq: T.reduce_sum reads it; inv_rms: 8 elements < 256 threads; X_shared's bytes are reused
-    "rms_norm:rms_norm(M=32, N=64, block_M=8)": Relation(
-        fragments=(("sq", 2048), ("inv_rms", 32)), our_packing=-992),
     # x and sq have 384 elements, not a multiple of the 256 threads: TileLang refuses the kernel (TL206)
     "rms_norm:rms_norm(M=30, N=48, block_M=8)": Relation(
         fragments=(("x", 1536), ("sq", 1536), ("inv_rms", 32)), our_packing=-704, refused=("TL206",)),
-    # x: T.reduce_max reads it; row_max, row_sum: 4 elements < 128 threads; TVM's alignment adds 32 B
-    "softmax:softmax(32, 64, 4)": Relation(
-        fragments=(("x", 1024), ("row_max", 16), ("row_sum", 16)), our_packing=32),
     # x: 192 elements, not a multiple of the 128 threads: TileLang refuses the kernel (TL206)
     "softmax:softmax(30, 48, 4)": Relation(
         fragments=(("x", 768), ("row_max", 16), ("row_sum", 16)), our_packing=32, refused=("TL206",)),
