@@ -524,6 +524,7 @@ class _Registers(Rewriter):
         self.regs = {buf: tirx.decl_buffer((lay.size,), buf.dtype, name=buf.name + "_r", scope="local")
                      for buf, lay in layouts.items()}
         self.count = 0
+        self.tables: list[Any] = []  # cross-warp row tables, allocated at the top of the thread loop's body
 
     def _per_thread(self, size: int, make: Any) -> Any:
         self.count += 1
@@ -829,20 +830,29 @@ class _Registers(Rewriter):
                 stmts.append(loop(vec.size, lambda k, off=off: combine_into(
                     k, tirx.call_extern(dtype, "__shfl_xor_sync", full, part_at(k), _c(off)))))
             if warps > 1:
-                height = layout.m if isinstance(layout, MmaLayout) else vec.size
-                scratch = tirx.decl_buffer((warps, height), dtype, name="row_scratch", scope="shared.dyn")
+                # one entry per (warp sharing the row, row); sized like TileLang's cross-warp reduction
+                # workspace, one element per thread of the layout (the analyzer's rule), and allocated with
+                # the block's other shared buffers (`_TablesFirst`), so TVM keeps it live over the whole
+                # top-level statement, as TileLang does its workspace, and may place it over a tile no
+                # longer read
+                if isinstance(layout, MmaLayout):
+                    height, threads = layout.m, layout.warps_m * layout.warps_n * 32
+                else:
+                    height, threads = layout.shape[0], layout.threads
+                scratch = tirx.decl_buffer((max(threads, warps * height),), dtype, name="row_scratch",
+                                           scope="shared.dyn")
+                self.tables.append(scratch)
 
                 def publish(k: Any) -> Any:
                     return tirx.IfThenElse(writer, tirx.BufferStore(
-                        scratch, part_at(k), [warp_index, layout.row_of_slot(self.tx, k)]), None)
+                        scratch, part_at(k), [warp_index * height + layout.row_of_slot(self.tx, k)]), None)
 
                 def gather(k: Any) -> Any:
                     row = layout.row_of_slot(self.tx, k)
                     return tirx.SeqStmt([restart(k), loop(warps, lambda w: combine_into(
-                        k, tirx.BufferLoad(scratch, [w, row])))])
+                        k, tirx.BufferLoad(scratch, [w * height + row])))])
 
-                stmts += [tirx.AllocBuffer(scratch), loop(vec.size, publish), sync_stmt(), loop(vec.size, gather),
-                          sync_stmt()]
+                stmts += [loop(vec.size, publish), sync_stmt(), loop(vec.size, gather), sync_stmt()]
         out = self.regs[dst.buffer]
 
         def store(k: Any) -> Any:
@@ -934,7 +944,7 @@ def _rewrite_func(func: Any) -> Any:
         return func
     layouts = plan_by_role(func, threads, plan)  # per T.ws role thread count, when there are roles
     while layouts:
-        body = InThreadLoop(lambda tx, n: _Registers(tx, n, layouts)).stmt(func.body)
+        body = InThreadLoop(lambda tx, n: _TablesFirst(_Registers(tx, n, layouts))).stmt(func.body)
         left = _leftovers(body, list(layouts))
         if not left:
             return with_body(func, body)
@@ -944,6 +954,24 @@ def _rewrite_func(func: Any) -> Any:
         for b in roots or left:
             layouts.pop(b)
     return func
+
+
+class _TablesFirst:
+    """Runs the register rewrite over a thread loop's body, then allocates the cross-warp row tables it made
+    at the top of that body, at the level of the block's shared tiles. TVM's arena merging keeps a buffer
+    live from the first to the last top-level statement that touches it, so a table is live over the whole
+    statement of its reduction (FlashAttention's two tables, inside the pipelined loop, do not share bytes,
+    like TileLang's two workspaces), and may take the bytes of a tile that is no longer read."""
+
+    def __init__(self, registers: _Registers) -> None:
+        self.registers = registers
+
+    def stmt(self, body: Any) -> Any:
+        out = self.registers.stmt(body)
+        if not self.registers.tables:
+            return out
+        rest = list(out.seq) if isinstance(out, tirx.SeqStmt) else [out]
+        return tirx.SeqStmt([tirx.AllocBuffer(t) for t in self.registers.tables] + rest)
 
 
 def _only_copied_among(body: Any, left: set[Any]) -> set[Any]:

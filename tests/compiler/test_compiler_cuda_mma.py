@@ -112,8 +112,10 @@ def test_warp_policy_is_honoured_when_it_fits():
 
 
 def test_flash_attention_keeps_its_state_in_registers():
-    # 32-row blocks over 4 warps: FullRow does not fit (16 rows a warp), so s and o are split 2x2; p, the
-    # fp16 copy of s, is then the second gemm's A operand read by ldmatrix from shared memory
+    # 32-row blocks over 4 warps: FullRow does not fit (16 rows a warp), so s and o are split 2x2 (as
+    # TileLang splits them); p, the fp16 copy of s, is then the second gemm's A operand read by ldmatrix
+    # from shared memory: a warp holds half of the columns of its rows of s. (TileLang 0.1.15 refuses this
+    # configuration: "Layout infer conflict between s and p" in T.copy(s, p).)
     assert plan_of("flash_attention", "flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)") == {
         "s": "MmaLayout", "o": "MmaLayout", "m": "RowLayout", "m_old": "RowLayout", "alpha": "RowLayout",
         "l": "RowLayout", "tile_sum": "RowLayout"}  # no p: it is left to the shared arena
@@ -364,3 +366,17 @@ def test_rows_that_do_not_divide_by_the_threads_reduce_in_runs():
         assert plan_of("rms_norm", call) == {"x": "CyclicLayout", "sq": "CyclicLayout", "inv_rms": "RowLayout"}
         assert generate_kernel(instantiate(load(EXAMPLES / "rms_norm.py"), call), "sm_90").dynamic_smem == smem
 
+
+def test_cross_warp_tables_are_sized_like_tilelangs_workspace():
+    # one float per thread (TileLang's reduction workspace); the tables take X_shared's bytes once the
+    # tile is in registers, so the arena is TileLang's: X_shared (and w_shared)
+    assert _tables("softmax", "softmax(4096, 1024, 4)") == [[128], [128]]
+    assert generate_kernel(instantiate(load(EXAMPLES / "softmax.py"), "softmax(4096, 1024, 4)"), "sm_90").dynamic_smem == 8192
+    assert _tables("rms_norm", "rms_norm(M=4096, N=1024, block_M=8)") == [[256]]
+    rms = generate_kernel(instantiate(load(EXAMPLES / "rms_norm.py"), "rms_norm(M=4096, N=1024, block_M=8)"), "sm_90")
+    assert rms.dynamic_smem == 18432
+    # FlashAttention at 32-row blocks: two tables, both live over the pipelined loop (TileLang's two
+    # workspaces too): Q, K and V (2 versions each) + 2 x 512 + p (2048, in shared memory)
+    call = "flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)"
+    assert _tables("flash_attention", call) == [[128], [128]]
+    assert generate_kernel(instantiate(load(EXAMPLES / "flash_attention.py"), call), "sm_90").dynamic_smem == 13312

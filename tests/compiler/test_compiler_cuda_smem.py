@@ -104,16 +104,21 @@ RELATIONS = {
     # W_q's rows of 40 int8 are not 16-byte chunks: W_q_shared stays out of the pipeline (1 version, not 3)
     "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(
         versions=(("W_q_shared", 1, 3),), tl_packing=448),
-    # 32-row blocks over 4 warps split s and o 2x2, so p, the A operand of T.gemm(p, V_shared, o), stays in
-    # shared memory for ldmatrix (at 64 rows it feeds the gemm from registers); the two row reductions in
-    # registers (max and sum of s) each add a 256 B cross-warp table (TileLang: two 512 B workspaces). TVM
-    # places O_shared and the tables over freed bytes (-2304), TileLang O_shared and its workspaces (-2048).
+    # 32-row blocks over 4 warps split s and o 2x2 (TileLang's FullRow split too: 32 rows hold 2 warps of
+    # 16), so p, the A operand of T.gemm(p, V_shared, o), stays in shared memory for ldmatrix: a warp holds
+    # half of its rows' columns of s, the A operand needs all of them (at 64 rows it feeds the gemm from
+    # registers). TileLang 0.1.15 itself refuses this configuration: its A fragment is replicated over the 2
+    # column warps and T.copy(s, p) fails layout inference ("Layout infer conflict between s and p in
+    # T.Parallel loop", checked by lowering it with TileLang); the analyzer does not report that, so its
+    # 11264 is a number TileLang never produces. The two row reductions (max and sum of s) each have a
+    # cross-warp table of TileLang's workspace size (one float per thread, 512 B), live over the pipelined
+    # loop like the workspaces; both sides put O_shared over K_shared's bytes (-2048).
     "flash_attention:flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)": Relation(
-        fragments=(("p", 2048),), ours_only=(("row_scratch", 256),) * 2,
-        workspaces=1024, our_packing=-2304, tl_packing=-2048),
+        fragments=(("p", 2048),), ours_only=(("row_scratch", 512),) * 2,
+        workspaces=1024, our_packing=-2048, tl_packing=-2048),
     "flash_attention:flash_attention_fwd(1, 2, 80, 32, block_M=32, block_N=32)": Relation(
-        fragments=(("p", 2048),), ours_only=(("row_scratch", 256),) * 2,
-        workspaces=1024, our_packing=-2304, tl_packing=-2048),
+        fragments=(("p", 2048),), ours_only=(("row_scratch", 512),) * 2,
+        workspaces=1024, our_packing=-2048, tl_packing=-2048),
     # A's rows of 100 bf16 (200 B) are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
     "gemm_autotune:matmul_nt(130, 70, 100)": Relation(versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
     # C_local: a 32x32 gemm accumulator has no mma.sync warp partition over 8 warps (256 threads). C_shared
