@@ -189,7 +189,9 @@ def _build_cuda(args: argparse.Namespace, kdef: Any) -> int:
     else:
         from .cuda_toolchain import ptx
 
-        text = ptx(generate_kernel(kdef, args.arch).source, args.arch, name=kdef.name)
+        build = generate_kernel(kdef, args.arch)
+        text = ptx(build.source, args.arch, name=kdef.name, line_map=build.line_map,
+                   kernel_location=build.kernel_location)
     if not args.output:
         print(text)
         return EXIT_OK

@@ -23,8 +23,11 @@ holds nvcc's first errors with their `.cu` line and the source text of that line
 and `err.errors` is the list of `NvccMessage` (`cu_line`, `message`, ...). Given a
 `line_map` {generated .cu line: (user file, 1-based line, 0-based column)}, each
 error also carries the user's location (the nearest mapped line at or above the
-error's line) and the message is written at that location. A hung nvcc is stopped
-after `timeout` seconds (its whole process group) and reported the same way.
+error's line) and the message is written at that location. `kernel_location` is
+where errors with no mapped line (ptxas's "too much shared data", a line of our
+helper functions) are reported by `CudaCompileError.to_compile_error`: the
+kernel's `T.Kernel` line. A hung nvcc is stopped after `timeout` seconds (its
+whole process group) and reported the same way.
 
 ptxas -v output of nvcc 13.0, as parsed by `parse_ptxas_log` (one block per entry):
 
@@ -88,11 +91,15 @@ class CudaCompileError(KernelError):
     """nvcc failed (or ran past its timeout); `errors` lists its error messages."""
 
     def __init__(self, message: str, errors: Sequence[NvccMessage] = (), log: str = "",
-                 command: Sequence[str] = (), arch: str = ""):
+                 command: Sequence[str] = (), arch: str = "", source: str = "", cu: str = "kernel.cu",
+                 kernel_location: tuple[str, int, int] | None = None):
         self.errors = list(errors)
         self.log = log
         self.command = list(command)
         self.arch = arch
+        self.source = source  # the CUDA source nvcc compiled (its lines are `cu_line`)
+        self.cu = cu  # its file name
+        self.kernel_location = kernel_location  # where errors without a user location are reported
         super().__init__(message)
 
     @property
@@ -101,14 +108,29 @@ class CudaCompileError(KernelError):
         return next((e.location for e in self.errors if e.location), None)
 
     def to_compile_error(self) -> Exception:
-        """A located `CompileError` at the first error's user location (or this error if none)."""
+        """A located `CompileError` at the first error's user location, else at `kernel_location` with the
+        first error (this error itself when there is neither). The message keeps the generated source's
+        line and text: `CUDA compile error: <message> (generated kernel.cu line 57: `<text>`)`."""
         from .errors import KERNEL_ERROR, at_line
 
-        if self.location is None:
+        first = next((e for e in self.errors if e.location), None)
+        where = self.location
+        if first is None and self.kernel_location is not None:
+            first = self.errors[0] if self.errors else NvccMessage(None, str(self).splitlines()[0])
+            where = self.kernel_location
+        if first is None or where is None:
             return self
-        path, line, col = self.location
-        first = next(e for e in self.errors if e.location)
-        return at_line(path, line, col, f"CUDA compile error: {first.message}", KERNEL_ERROR)
+        path, line, col = where
+        src = self.source.splitlines()
+        if first.cu_line is not None and 0 < first.cu_line <= len(src):
+            generated = f" (generated {self.cu} line {first.cu_line}: `{src[first.cu_line - 1].strip()}`)"
+        elif first.cu_line is not None:
+            generated = f" (generated {self.cu} line {first.cu_line})"
+        else:
+            generated = f" (from {first.origin}, no source line)"
+        more = len(self.errors) - 1
+        tail = f"; {more} more error{'s' if more != 1 else ''}" if more > 0 else ""
+        return at_line(path, line, col, f"CUDA compile error: {first.message}{generated}{tail}", KERNEL_ERROR)
 
 
 @dataclass
@@ -188,16 +210,17 @@ def base_flags(arch: str, fast_math: bool = False) -> list[str]:
 
 def compile_cubin(source: str, arch: str, *, workdir: str | Path | None = None, extra_flags: Sequence[str] = (),
                   timeout: float = DEFAULT_TIMEOUT, line_map: dict[int, tuple[str, int, int]] | None = None,
-                  fast_math: bool = False, name: str = "kernel", nvcc: str | None = None) -> CubinResult:
+                  fast_math: bool = False, name: str = "kernel", nvcc: str | None = None,
+                  kernel_location: tuple[str, int, int] | None = None) -> CubinResult:
     """Compile CUDA C `source` to a cubin for `arch` with ptxas's report (-Xptxas -v).
 
     `workdir` keeps `<name>.cu` and `<name>.cubin` there (a temporary directory otherwise);
     `extra_flags` go after the base flags (e.g. `-maxrregcount=64`, `-lineinfo`); `nvcc`
-    overrides `find_nvcc()`."""
+    overrides `find_nvcc()`; `line_map` and `kernel_location` locate errors (module docstring)."""
     flags = [*base_flags(arch, fast_math), "-Xptxas", "-v", *extra_flags]
     with _workdir(workdir) as wd:
         log, seconds, command = _run(source, name, "-cubin", f"{name}.cubin", flags, wd, arch, timeout, line_map,
-                                     nvcc)
+                                     nvcc, kernel_location)
         cubin = (wd / f"{name}.cubin").read_bytes()
     return CubinResult(cubin, arch, parse_ptxas_log(log, arch), log, seconds, command,
                        [m for m in parse_messages(log, f"{name}.cu", line_map) if m.severity == "warning"])
@@ -205,11 +228,12 @@ def compile_cubin(source: str, arch: str, *, workdir: str | Path | None = None, 
 
 def ptx(source: str, arch: str, *, workdir: str | Path | None = None, extra_flags: Sequence[str] = (),
         timeout: float = DEFAULT_TIMEOUT, line_map: dict[int, tuple[str, int, int]] | None = None,
-        fast_math: bool = False, name: str = "kernel", nvcc: str | None = None) -> str:
+        fast_math: bool = False, name: str = "kernel", nvcc: str | None = None,
+        kernel_location: tuple[str, int, int] | None = None) -> str:
     """The PTX nvcc generates for `source` (`nvcc -ptx`, same flags as `compile_cubin`; no ptxas)."""
     flags = [*base_flags(arch, fast_math), *extra_flags]
     with _workdir(workdir) as wd:
-        _run(source, name, "-ptx", f"{name}.ptx", flags, wd, arch, timeout, line_map, nvcc)
+        _run(source, name, "-ptx", f"{name}.ptx", flags, wd, arch, timeout, line_map, nvcc, kernel_location)
         return (wd / f"{name}.ptx").read_text(encoding="utf-8")
 
 
@@ -232,7 +256,18 @@ class _workdir:
 
 
 def _run(source: str, name: str, mode: str, output: str, flags: list[str], wd: Path, arch: str, timeout: float,
-         line_map: dict[int, tuple[str, int, int]] | None, nvcc: str | None) -> tuple[str, float, list[str]]:
+         line_map: dict[int, tuple[str, int, int]] | None, nvcc: str | None,
+         kernel_location: tuple[str, int, int] | None = None) -> tuple[str, float, list[str]]:
+    try:
+        return _run_nvcc(source, name, mode, output, flags, wd, arch, timeout, line_map, nvcc)
+    except CudaCompileError as err:
+        err.source, err.cu, err.kernel_location = source, f"{name}.cu", kernel_location
+        raise
+
+
+def _run_nvcc(source: str, name: str, mode: str, output: str, flags: list[str], wd: Path, arch: str,
+              timeout: float, line_map: dict[int, tuple[str, int, int]] | None,
+              nvcc: str | None) -> tuple[str, float, list[str]]:
     exe = nvcc or find_nvcc()
     if exe is None:
         raise CudaToolchainError("nvcc was not found (looked on PATH, in $CUDA_HOME/bin and /usr/local/cuda/bin); "
