@@ -115,10 +115,12 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
 
 
 def with_prelude(source: str) -> str:
-    """Our device helpers (passes/cuda_mma.PRELUDE) go before the kernel when it calls them."""
+    """Our device helpers (the PRELUDE of passes/cuda_copies, cuda_mma and cuda_roles, and
+    cuda_copies.narrow_prelude) go before the kernel when it calls them."""
     from .passes import cuda_copies, cuda_mma, cuda_roles
 
     prelude = "".join(m.PRELUDE for m in (cuda_copies, cuda_mma, cuda_roles) if m.uses_prelude(source))
+    prelude += cuda_copies.narrow_prelude(source)
     if not prelude:
         return source
     at = source.find('extern "C" __global__')

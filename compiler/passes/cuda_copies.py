@@ -8,14 +8,15 @@ threads read consecutive 16 bytes). A chunk outside the tensor (a tail tile) is 
 TileLang's predicated copies do; the tensor's last dimension must then be a multiple of a chunk, so a
 chunk is either wholly inside or wholly outside.
 
-Outside a pipeline the chunk is a plain 128-bit load and store (`tl_copy16`). In a `T.Pipelined` loop
-with `num_stages = S >= 2`, the copies that can run ahead (their source moves with the loop and depends on
-nothing the body computes; their tile is written by nothing else and read only after the copy in the
-body: the leading A/B tiles of a GEMM, FlashAttention's mid-loop V tile) each get S versions (a leading
-axis of S, the count TileLang's planner gives) and the loop becomes (the other statements, in order, are
+Outside a pipeline the chunk is a plain 128-bit load and store (`tl_copy16`); other copies are element
+loops (`cuda_threads.lower_tile_ops_cuda`). In a `T.Pipelined` loop with `num_stages = S >= 2`, every
+global -> shared copy that can run ahead (its source moves with the loop and depends on nothing the body
+computes; its tile is written by nothing else and read only after the copy in the body: the leading A/B
+tiles of a GEMM, FlashAttention's mid-loop V tile) gets S versions (a leading axis of S, the count
+TileLang's planner gives whatever the alignment) and the loop becomes (the other statements, in order, are
 "the work"):
 
-    prologue: the copies of iterations 0 .. S-2 into versions 0 .. S-2 (cp.async), one commit group each
+    prologue: the copies of iterations 0 .. S-2 into versions 0 .. S-2, one commit group each
     iteration ko:
         wait until at most S-2 groups are pending (the copies of iteration ko have landed)
         __syncthreads()   (they are visible to every thread, and version (ko - 1) % S is free again)
@@ -23,7 +24,25 @@ axis of S, the count TileLang's planner gives) and the loop becomes (the other s
         the work, reading version ko % S
     wait for every group
 
-The helpers are ours (`PRELUDE`), prepended to the CUDA source like the tensor-core helpers.
+Each copy is issued as the widest one its alignment allows: cp.async of 16-byte chunks (`.cg`), else of
+8- or 4-byte granules (`.ca`, which takes 4, 8 and 16; the same conditions with the granule for the
+chunk, zero-filled through the source size like the chunks), else, when not even 4-byte granules fit
+(rows of 333 halves, of 90 int8, another dtype on each side), synchronous element stores `dst = src` by
+thread f % threads, whose global loads `guard_global_access` guards later (0 outside the tensor, as every
+other element copy). A pipeline with no cp.async at all has no commit and no wait.
+
+Synchronous stores are as safe in the issue slot as cp.async ones: (1) at iteration ko they write version
+v = (ko + S - 1) % S = (ko - 1) % S, last read by the work of iteration ko - 1, which every thread
+finished before it passed this iteration's barrier (the prologue writes versions nobody has read yet);
+(2) v is not the version this iteration's work reads (ko % S, S >= 2), and nothing else writes the tile;
+(3) the work that reads v runs at iteration ko + S - 1 >= ko + 1, after that iteration's barrier, which
+every thread reaches after its own stores, so the stores are visible then (a barrier orders shared memory
+for the whole block). cp.async copies need the wait before that barrier as well; plain stores are complete
+when issued. The issue loops carry `tl.async_copy`, which tells `insert_barriers` to fence them no more
+than cp.async issues.
+
+The helpers are ours (`PRELUDE`, `NARROW_PRELUDE`), prepended to the CUDA source like the tensor-core
+helpers.
 """
 
 from __future__ import annotations
@@ -37,6 +56,7 @@ from .. import tile_ir
 from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
+from .lower_tile_ops import _load, _store
 from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop, sync_stmt
 
 PRELUDE = r"""
@@ -55,7 +75,22 @@ __device__ __forceinline__ void tl_cp_async_commit() { asm volatile("cp.async.co
 #define tl_cp_async_wait(n) asm volatile("cp.async.wait_group %0;\n" :: "n"(n))
 """
 
+NARROW_PRELUDE = r"""
+// tilelsp copy helpers: 8- and 4-byte cp.async (L1-cached .ca: .cg takes only 16), zero-filled when off the tensor
+__device__ __forceinline__ void tl_cp_async8(void* smem, const void* gmem, bool inside) {
+  unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  int bytes = inside ? 8 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void tl_cp_async4(void* smem, const void* gmem, bool inside) {
+  unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  int bytes = inside ? 4 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
+}
+"""
+
 CHUNK = 16  # bytes
+ASYNC_WIDTHS = (16, 8, 4)  # the sizes one cp.async copies, widest first
 OUTPUT_ARGS = {"copy": [1], "fill": [0], "gemm": [2], "reduce": [2], "cumsum": [1], "atomic_add": [0]}  # written regions
 
 
@@ -74,15 +109,29 @@ def _int(e: Any) -> int | None:
 def chunked(op: tile_ir.TileOp, analyzer: Any = None) -> tuple[RegionRef, RegionRef, int] | None:
     """(src, dst, elements per chunk) when a copy can move 16-byte chunks, else None. `analyzer` knows
     the let-bound values in scope (a start `base + ko * 16` with `base = bz * 64`)."""
-    if op.name != "copy":
+    return granules(op, CHUNK, analyzer)
+
+
+def global_to_shared(op: tile_ir.TileOp | None) -> bool:
+    """A `T.copy` from a global tensor into a shared tile."""
+    if op is None or op.name != "copy":
+        return False
+    src, dst = op.args
+    return src.buffer.scope() == "global" and dst.buffer.scope().startswith("shared")
+
+
+def granules(op: tile_ir.TileOp, width: int, analyzer: Any = None) -> tuple[RegionRef, RegionRef, int] | None:
+    """(src, dst, elements per granule) when a copy can move `width`-byte granules (16, 8 or 4: the sizes
+    cp.async copies), else None: the same dtype on both sides, the whole shared buffer, the tile in the
+    tensor's last (at most two) axes, and the tensor's rows, the tile's rows and its start whole granules
+    (so a granule is wholly inside or wholly outside the tensor)."""
+    if not global_to_shared(op):
         return None
     src, dst = op.args
-    if src.buffer.scope() != "global" or not dst.buffer.scope().startswith("shared"):
-        return None
     if str(src.buffer.dtype) != str(dst.buffer.dtype):
         return None
-    per = CHUNK // _bytes(str(src.buffer.dtype))
-    if per < 1 or CHUNK % _bytes(str(src.buffer.dtype)):
+    per = width // _bytes(str(src.buffer.dtype))
+    if per < 1 or width % _bytes(str(src.buffer.dtype)):
         return None
     shape = [_int(d) for d in dst.buffer.shape]
     if None in shape or list(dst.extents) != shape or any(_int(m) != 0 for m in dst.mins):
@@ -141,6 +190,30 @@ def _chunk_loop(src: RegionRef, dst: RegionRef, per: int, tx: Any, threads: int,
     return tirx.For(o, _c(0), _c(rounds), tirx.ForKind.UNROLLED, body, None, {key: 1})
 
 
+def _element_loop(src: RegionRef, dst: RegionRef, tx: Any, threads: int, key: str) -> Any:
+    """Thread tx's elements of a copy, one element per iteration (element f on thread f % threads, so
+    consecutive threads take consecutive elements of a row): `dst[...] = src[...]` with TileLang's cast.
+    The global load is guarded later by `guard_global_access` (an element outside the tensor reads 0),
+    exactly like a copy that `lower_tile_ops_cuda` expands."""
+    s_axes, d_axes = src.nonunit_axes(), dst.nonunit_axes()
+    extents = [int(src.extents[a]) for a in s_axes]
+    total = 1
+    for e in extents:
+        total *= e
+    rounds = (total + threads - 1) // threads
+    o = tirx.Var("e", "int32")
+    f = o * threads + tx
+    idx: list[Any] = []
+    stride = 1
+    for e in reversed(extents):  # the innermost axis varies fastest across threads
+        idx.insert(0, tirx.floormod(tirx.floordiv(f, stride), e) if stride > 1 else tirx.floormod(f, e))
+        stride *= e
+    body: Any = _store(dst, dict(zip(d_axes, idx)), _load(src, dict(zip(s_axes, idx))))
+    if total % threads:
+        body = tirx.IfThenElse(tirx.LT(f, _c(total)), body, None)
+    return tirx.For(o, _c(0), _c(rounds), tirx.ForKind.SERIAL, body, None, {key: 1})
+
+
 class _Copies(Rewriter):
     """Inside one block's thread loop: pipelined loops first, then the remaining chunkable copies."""
 
@@ -173,23 +246,24 @@ class _Copies(Rewriter):
 
     def _pipeline(self, loop: Any, stages: int) -> Any | None:
         body = list(loop.body.seq) if isinstance(loop.body, tirx.SeqStmt) else [loop.body]
-        # the copies that can run ahead: global -> whole shared tile in 16-byte chunks, moving with the loop,
-        # their source independent of anything computed in the body, their tile written by nothing else
-        # and read only after the copy in the body (so this iteration's readers want this iteration's tile)
+        # the copies that can run ahead: global -> shared, moving with the loop, their source independent of
+        # anything computed in the body, their tile written by nothing else and read only after the copy in
+        # the body (so this iteration's readers want this iteration's tile)
         inner = {n.var for st in body for n in walk(st) if isinstance(n, tirx.Bind)}
-        copies, positions = [], []
+        copies: list[tuple[RegionRef, RegionRef, int]] = []  # (src, dst, bytes per cp.async; 0: synchronous)
+        positions = []
         for k, stmt in enumerate(body):
             op = tile_ir.decode(stmt)
-            found = chunked(op, self.analyzer) if op is not None else None
-            if found is None:
+            if not global_to_shared(op):
                 continue
-            src, dst, _ = found
+            src, dst = op.args
             if not _mentions(src.mins, loop.loop_var) or any(_mentions(src.mins, v) for v in inner):
                 continue
             others = body[:k] + body[k + 1:]
             if any(_writes(w, dst.buffer) for w in others) or any(_reads(w, dst.buffer) for w in body[:k]):
                 continue
-            copies.append(found)
+            width = next((w for w in ASYNC_WIDTHS if granules(op, w, self.analyzer) is not None), 0)
+            copies.append((src, dst, width))
             positions.append(k)
         work = [st for k, st in enumerate(body) if k not in positions]
         if not copies or not work:
@@ -199,37 +273,44 @@ class _Copies(Rewriter):
             return None
         versioned = {b: tirx.decl_buffer((stages, *b.shape), b.dtype, name=b.name, scope=b.scope()) for b in bufs}
         ko, n = loop.loop_var, loop.extent
+        asynchronous = any(width for _, _, width in copies)
 
         def issue(it: Any, stage: Any) -> Any:
             stmts = []
-            for src, dst, per in copies:
+            for src, dst, width in copies:
                 src_at = RegionRef(src.buffer, tuple(_subst(m, ko, it) for m in src.mins), src.extents)
-                dst_v = RegionRef(versioned[dst.buffer], (_c(0),) + tuple(dst.mins), (1,) + tuple(dst.extents))
-                stmts.append(_chunk_loop(src_at, dst_v, per, self.tx, self.threads, "tl_cp_async16", stage,
-                                         ASYNC_KEY))
+                if width:
+                    dst_v = RegionRef(versioned[dst.buffer], (_c(0),) + tuple(dst.mins), (1,) + tuple(dst.extents))
+                    per = width // _bytes(str(src.buffer.dtype))
+                    stmts.append(_chunk_loop(src_at, dst_v, per, self.tx, self.threads, f"tl_cp_async{width}",
+                                             stage, ASYNC_KEY))
+                else:  # synchronous stores into the free version (see the module docstring)
+                    dst_v = RegionRef(versioned[dst.buffer], (stage,) + tuple(dst.mins), (1,) + tuple(dst.extents))
+                    stmts.append(_element_loop(src_at, dst_v, self.tx, self.threads, ASYNC_KEY))
             return tirx.SeqStmt(stmts) if len(stmts) > 1 else stmts[0]
 
-        commit = tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_commit"))
+        commit = [tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_commit"))] if asynchronous else []
 
-        def wait(k: int) -> Any:
-            return tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_wait", _c(k)))
+        def wait(k: int) -> list[Any]:
+            return [tirx.Evaluate(tirx.call_extern("int32", "tl_cp_async_wait", _c(k)))] if asynchronous else []
 
         sync = sync_stmt()
         p = tirx.Var("p", "int32")
+        first = tirx.IfThenElse(tirx.LT(p, n), issue(p, p), None)
         prologue = tirx.For(p, _c(0), _c(stages - 1), tirx.ForKind.UNROLLED,
-                            tirx.SeqStmt([tirx.IfThenElse(tirx.LT(p, n), issue(p, p), None), commit]))
+                            tirx.SeqStmt([first] + commit) if commit else first)
         ahead = ko + (stages - 1)
         reader = _Versions(versioned, tirx.floormod(ko, stages))
         # the copies for S - 1 iterations ahead go first (they have S - 1 iterations of work to land), into
         # the version the previous iteration's work read, which every thread finished before the barrier
-        steady = tirx.SeqStmt([wait(stages - 2), sync,
-                               tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None),
-                               commit] + [reader.stmt(w) for w in work])
+        steady = tirx.SeqStmt(wait(stages - 2) + [sync,
+                               tirx.IfThenElse(tirx.LT(ahead, n), issue(ahead, tirx.floormod(ahead, stages)), None)]
+                              + commit + [reader.stmt(w) for w in work])
         ann = {k: v for k, v in loop.annotations.items() if k not in ("tl.loop", "num_stages")}
         ann[PIPELINE_KEY] = 1
         new_loop = tirx.For(ko, loop.min, n, tirx.ForKind.SERIAL, steady, None, ann, loop.step)
         self.versioned.update(versioned)
-        return tirx.SeqStmt([prologue, new_loop, wait(0)])
+        return tirx.SeqStmt([prologue, new_loop] + wait(0))
 
 
 def _mentions(exprs: Any, var: Any) -> bool:
@@ -333,6 +414,11 @@ def uses_prelude(source: str) -> bool:
     return "tl_copy16" in source or "tl_cp_async" in source
 
 
+def narrow_prelude(source: str) -> str:
+    """The 8- and 4-byte cp.async helpers, when the kernel calls them (`PRELUDE` has the 16-byte ones)."""
+    return NARROW_PRELUDE if "tl_cp_async8(" in source or "tl_cp_async4(" in source else ""
+
+
 # ------------------------------------------------------------------ shared-memory layout
 
 
@@ -418,3 +504,4 @@ def shared_pointers(mod: tvm.IRModule) -> tvm.IRModule:
     """`address_of` a shared element -> `tvm_access_ptr`, the form TVM's shared-memory merging sees as an
     access of the buffer (an `address_of` is invisible to it)."""
     return rewrite_funcs(mod, lambda f: with_body(f, _Pointers().stmt(f.body)))
+

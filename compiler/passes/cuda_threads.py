@@ -42,7 +42,7 @@ from .lower_tile_ops import (_cast, _combine, _load, _reduce_init, _store, lower
 
 THREADS_KEY = "tl.threads"
 SPREAD_KEY = "tl.spread"  # a loop over one thread's share of a parallel nest
-ASYNC_KEY = "tl.async_copy"  # a loop that only issues cp.async copies (passes/cuda_copies.py)
+ASYNC_KEY = "tl.async_copy"  # a loop that only issues a pipeline's copies, cp.async or synchronous (cuda_copies.py)
 PIPELINE_KEY = "tl.cp_async_pipeline"  # the steady-state loop of a cp.async pipeline (passes/cuda_copies.py)
 ROLE_KEY = "tl.role"  # a `T.ws` body: node = the role's thread index, value = "first thread,threads" (cuda_roles.py)
 ARENA_SCOPE = "shared.dyn"
@@ -393,7 +393,8 @@ def _follows_sync(seq: list[Any]) -> bool:
 
 
 def _async_only(s: Any) -> bool:
-    """Issues cp.async copies, commits or waits, and touches shared memory in no other way."""
+    """Issues a pipeline's copies (cp.async, or plain stores into the version nobody reads now), commits
+    or waits, and touches shared memory in no other way."""
     if isinstance(s, tirx.For):
         return ASYNC_KEY in s.annotations
     if isinstance(s, tirx.IfThenElse):
@@ -436,7 +437,7 @@ class _Barriers(Rewriter):
 
     def visit_For(self, s: Any) -> Any:
         if ASYNC_KEY in s.annotations:
-            return s  # cp.async issue: ordered by the pipeline's own waits and barrier (passes/cuda_copies.py)
+            return s  # a pipeline's copy issue: ordered by its own waits and barrier (passes/cuda_copies.py)
         if PIPELINE_KEY in s.annotations:
             return _drop_trailing_sync(self.default_stmt(s))
         if SPREAD_KEY in s.annotations:

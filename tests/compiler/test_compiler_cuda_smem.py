@@ -58,23 +58,32 @@ AGREE = {
     # 2048: chunk in shared memory; carry (16 elements) replicated in every thread's registers
     "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)",
     "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)",
-    # 2176: x and W in 2 versions; partial's rows of 32 on 32 lanes (shuffle reduction), y_local per row
+    # 2176: x and W in 2 versions; partial's rows of 32 on 32 lanes (shuffle reduction), y_local per row. At
+    # K=100 the rows of 100 halves are 8-byte granules: 8-byte cp.async, still 2 versions
     "gemv:gemv(N=64, K=128, block_N=16, block_K=32)",
+    "gemv:gemv(N=50, K=100, block_N=16, block_K=32)",
     "elementwise_add:elementwise_add(64, 64, 32, 32)",  # 0: a, b in registers
     "elementwise_add:elementwise_add(100, 70, 32, 32)",
     "elementwise_add:elementwise_add(33, 129, 16, 64)",
     "bias_gelu:bias_gelu(M=64, N=128, block_M=32, block_N=64)",  # 4224: bias_shared + X_shared, h in registers
     "bias_gelu:bias_gelu(M=50, N=100, block_M=32, block_N=64)",
     "gemm_autotune:matmul_nt(128, 128, 128)",  # 65536: A_shared, B_shared x 2 versions (first autotune config)
+    "gemm_autotune:matmul_nt(130, 70, 100)",  # 65536: rows of 100 bf16, 8-byte cp.async, 2 versions each
     "gemm_pipelined:matmul(M=64, N=64, K=64, block_M=32, block_N=32, block_K=16)",  # 6144: 3 versions each
+    # 6144: A in 16-byte, B (rows of 36 halves) in 8-byte cp.async; 3 versions each
+    "gemm_pipelined:matmul(M=100, N=36, K=72, block_M=32, block_N=32, block_K=16)",
     # 6144: A and B in 3 versions; the column start k_base + ko * 16 reads the let-bound k_base = bz * (K //
     # split_k), which the 16-byte check sees through the enclosing lets
     "gemm_splitk:matmul_splitk(64, 64, 128, 32, 32, 16, 2)",
     "gemm_splitk:matmul_splitk(50, 40, 96, 32, 32, 16, 3)",
-    # 8192: A and B in 2 versions, C_local in mma registers (8 warps, 16x8 each), C_shared over A/B's bytes
+    # 8192: A and B in 2 versions, C_local in mma registers (8 warps, 16x8 each), C_shared over A/B's bytes;
+    # at K=70 A's rows of 70 halves are 4-byte granules: 4-byte cp.async, still 2 versions
     "gemm_epilogue:matmul_staged(64, 64, 64, 32, 32, 32)",
-    # 4096: int8 A and B in 2 versions, the int32 accumulator in mma.sync m16n8k32 registers
+    "gemm_epilogue:matmul_staged(90, 40, 70, 32, 32, 32)",
+    # 4096: int8 A and B in 2 versions, the int32 accumulator in mma.sync m16n8k32 registers; at K=90 the
+    # rows of 90 int8 are not even 4-byte granules: synchronous element copies into the free version
     "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)",
+    "gemm_int8:matmul_int8(M=50, N=70, K=90, block_M=32, block_N=32, block_K=32)",
     # 512 / 1152: X_shared (and w_shared); x (and sq) in registers in runs of 2 elements per thread, so each
     # row of 64 lies on one warp and its max/sum needs shuffles only (TileLang: no workspace either)
     "softmax:softmax(32, 64, 4)",
@@ -92,18 +101,13 @@ RELATIONS = {
     # put it over X_shared's bytes
     "column_sum:column_sum(128, 64, 32, 32)": Relation(
         ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512, tl_packing=-512),
-    # X's rows of 50 halves (100 B) are not 16-byte chunks: no pipeline (1 version, TileLang 3); acc in
-    # registers (cyclic), col reduced across the 4 threads of each column through a 512 B table
-    # (TileLang: a 512 B workspace); both reuse X_shared's bytes for it
+    # The same at N=50: X's rows of 50 halves (100 B) are 4-byte granules (4-byte cp.async, 3 versions)
     "column_sum:column_sum(100, 50, 32, 32)": Relation(
-        versions=(("X_shared", 1, 3),), ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512,
-        tl_packing=-512),
+        ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512, tl_packing=-512),
     # Same buffers and versions; TileLang's sm_90 TMA alignment (A_shared 512, W_q_shared 256) adds 448 B of
-    # gaps (on sm_80 the two agree at 11328).
+    # gaps (on sm_80 the two agree at 11328). At K=40 W_q's rows of 40 int8 are 8-byte granules (3 versions)
     "dequant_gemm:dequant_matmul(64, 64, 64, 32, 32, 32)": Relation(tl_packing=448),
-    # W_q's rows of 40 int8 are not 16-byte chunks: W_q_shared stays out of the pipeline (1 version, not 3)
-    "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(
-        versions=(("W_q_shared", 1, 3),), tl_packing=448),
+    "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(tl_packing=448),
     # 32-row blocks over 4 warps split s and o 2x2 (TileLang's FullRow split too: 32 rows hold 2 warps of
     # 16), so p, the A operand of T.gemm(p, V_shared, o), stays in shared memory for ldmatrix: a warp holds
     # half of its rows' columns of s, the A operand needs all of them (at 64 rows it feeds the gemm from
@@ -119,22 +123,6 @@ RELATIONS = {
     "flash_attention:flash_attention_fwd(1, 2, 80, 32, block_M=32, block_N=32)": Relation(
         fragments=(("p", 2048),), ours_only=(("row_scratch", 512),) * 2,
         workspaces=1024, our_packing=-2048, tl_packing=-2048),
-    # A's rows of 100 bf16 (200 B) are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
-    "gemm_autotune:matmul_nt(130, 70, 100)": Relation(versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
-    # C_local: a 32x32 gemm accumulator has no mma.sync warp partition over 8 warps (256 threads). C_shared
-    # C_local in mma registers (8 warps of 16x8: one n8 piece each); A's rows of 70 halves are not
-    # 16-byte chunks, so only B is pipelined (A: 1 version, TileLang 2)
-    "gemm_epilogue:matmul_staged(90, 40, 70, 32, 32, 32)": Relation(
-        versions=(("A_shared", 1, 2),), our_packing=-2048, tl_packing=-2048),
-    "gemm_int8:matmul_int8(M=50, N=70, K=90, block_M=32, block_N=32, block_K=32)": Relation(
-        versions=(("A_shared", 1, 2), ("B_shared", 1, 2))),
-    # B's rows of 36 halves (72 B) are not 16-byte chunks: only A_shared is pipelined
-    "gemm_pipelined:matmul(M=100, N=36, K=72, block_M=32, block_N=32, block_K=16)": Relation(
-        versions=(("B_shared", 1, 3),)),
-    # partial and y_local in registers (rows of 32 on 32 lanes, reduced with shuffles); x's rows of 100
-    # halves are not 16-byte chunks: no pipeline (1 version each, TileLang 2)
-    "gemv:gemv(N=50, K=100, block_N=16, block_K=32)": Relation(
-        versions=(("x_shared", 1, 2), ("W_shared", 1, 2))),
     # x and sq have 384 elements, not a multiple of the 256 threads: TileLang refuses the kernel (TL206)
     "rms_norm:rms_norm(M=30, N=48, block_M=8)": Relation(
         fragments=(("x", 1536), ("sq", 1536), ("inv_rms", 32)), our_packing=-704, refused=("TL206",)),
@@ -234,3 +222,4 @@ def test_shared_memory_against_the_analyzer(case):
                   + sum(b for _, b in expected.ours_only) - expected.workspaces
                   + expected.our_packing - expected.tl_packing)
     assert ours == analyzer + difference
+
