@@ -57,13 +57,19 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
     launch metadata should use (default: the variable's own name); `scalars` names the kernel's scalar
     parameters, passed by name rather than as a size expression. `lines` (a `source_lines.LinedFunc`)
     says what the module's source-line markers refer to: their lines are taken out of the source and
-    become `CudaBuild.line_map`."""
+    become `CudaBuild.line_map`. A module lowered for another arch (`pipeline.lower(..., arch=)`) is refused;
+    one lowered without an arch keeps the arena of the archs without TMA."""
     import tvm
     from tvm import tirx
     from tvm.tirx.build import codegen_build, split_host_device_mods
 
+    from .passes.cuda_threads import ARCH_ATTR
     from .source_lines import extract
 
+    for gv, func in mod.functions.items():
+        lowered_for = str(func.attrs[ARCH_ATTR]) if func.attrs is not None and ARCH_ATTR in func.attrs else arch
+        if lowered_for != arch:
+            raise ValueError(f"{gv.name_hint} was lowered for {lowered_for}, not {arch}")
     target = cuda_target(arch)
     # `T.unroll` and our register loops stay loops with `#pragma unroll` (nvcc unrolls them): unrolled in
     # the IR, their `Bind`s of shared-memory loads would sit at block level, which
@@ -179,7 +185,7 @@ def param_specs(func: Any) -> list[dict[str, Any]]:
 
 
 def generate_kernel(kdef: Any, arch: str, lines: bool = True) -> CudaBuild:
-    """CUDA C for a traced kernel: the CUDA pipeline (`pipeline.lower(..., "cuda")`), then `generate`.
+    """CUDA C for a traced kernel: the CUDA pipeline (`pipeline.lower(..., "cuda", arch=arch)`), then `generate`.
     The kernel is lowered with its source-line markers (`kdef.lines`, compiler/source_lines.py), which
     give `CudaBuild.line_map`; `lines=False` lowers `kdef.func`, without them (the same source, no map)."""
     import tvm
@@ -190,9 +196,9 @@ def generate_kernel(kdef: Any, arch: str, lines: bool = True) -> CudaBuild:
     scalars = tuple(p["name"] for p in param_specs(kdef.func) if p["kind"] == "scalar")
     lined = kdef.lines if lines else None
     if lined is None:
-        return generate(lower(to_module(kdef), "cuda"), arch, scalars=scalars)
+        return generate(lower(to_module(kdef), "cuda", arch=arch), arch, scalars=scalars)
     mod = tvm.IRModule({"main": lined.func.with_attr("global_symbol", "main")})
-    return generate(lower(mod, "cuda"), arch, scalars=scalars, lines=lined)
+    return generate(lower(mod, "cuda", arch=arch), arch, scalars=scalars, lines=lined)
 
 
 @dataclass

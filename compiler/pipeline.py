@@ -6,7 +6,8 @@ global tensors as libatomic calls, run block loops serially, vectorize inner loo
 then `tvm.compile` with LLVM through our list of TVM passes (`tvm_passes("cpu")`, which leaves out TVM's
 CompactBufferAllocation, see there).
 
-CUDA (`passes/cuda_threads.py`, `passes/cuda_copies.py`, `passes/cuda_mma.py`): a `threadIdx.x` loop per
+CUDA (`passes/cuda_threads.py`, `passes/cuda_copies.py`, `passes/cuda_mma.py`): on TMA archs TileLang's arena
+alignment of the shared tiles (`lower(..., arch=)`), a `threadIdx.x` loop per
 block, 16-byte global -> shared copies (cp.async pipelines with versioned buffers in `T.Pipelined`), fragments with a
 thread layout into registers (gemm accumulators in the mma.sync layout, gemms on tensor cores), the other
 shared and fragment buffers into one dynamic shared-memory arena, tile ops to element nests with parallel element loops, guard global accesses, each parallel nest
@@ -23,11 +24,11 @@ from typing import Any, Callable
 from .passes.barriers import lower_barriers
 from .passes.bf16_lets import spill_bf16_lets
 from .passes.cpu_atomics import lower_cpu_atomics
-from .passes.cuda_copies import shared_pointers, swizzle_shared, vectorize_copies
+from .passes.cuda_copies import plan_arena_alignment, shared_pointers, swizzle_shared, vectorize_copies
 from .passes.cuda_mma import register_fragments
 from .passes.cuda_roles import lower_mbarriers, role_barriers, warp_roles
 from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
-                                  spread_parallel, thread_loops)
+                                  spread_parallel, thread_loops, with_arch)
 from .passes.grid import bind_grid
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
@@ -45,6 +46,7 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
 ]
 
 CUDA_PIPELINE: list[Callable[[Any], Any]] = [
+    plan_arena_alignment,
     thread_loops,
     warp_roles,
     lower_mbarriers,
@@ -85,7 +87,8 @@ def tvm_passes(target: str) -> list[Any]:
     one-stage buffer (a build failure, or an out-of-bounds write). Every buffer here already has its
     declared size. Also left out for CUDA: TVM's ThreadSync (our `insert_barriers` places the barriers),
     LoopPartition, and CommonSubexprElim (its unused variables make nvcc warn); added for CUDA:
-    MergeSharedMemoryAllocations (one dynamic shared-memory arena)."""
+    MergeSharedMemoryAllocations (one dynamic shared-memory arena), after our `place_arena`, which places
+    the arena itself where it has TileLang's TMA alignment (sm_90/sm_90a)."""
     from tvm import s_tir, tirx
 
     cuda = target == "cuda"
@@ -99,10 +102,20 @@ def tvm_passes(target: str) -> list[Any]:
         passes.append(tirx.transform.CommonSubexprElim())
     passes += [tirx.transform.FP8ComputeLegalize(), tirx.transform.VerifyMemory(), tirx.transform.AnnotateEntryFunc()]
     if cuda:
-        passes.append(s_tir.transform.MergeSharedMemoryAllocations())
+        passes += [_place_arena_pass(), s_tir.transform.MergeSharedMemoryAllocations()]
     passes += [tirx.transform.SplitHostDevice(), tirx.transform.MakePackedAPI(), tirx.transform.FP8StorageLegalize(),
                tirx.transform.BF16StorageLegalize()]
     return passes
+
+
+def _place_arena_pass() -> Any:
+    """`passes/cuda_threads.place_arena` as a TVM pass (TileLang's arena placement where the arena has its
+    alignment, on TMA archs; elsewhere it changes nothing and TVM's merging places the arena)."""
+    import tvm
+
+    from .passes.cuda_threads import place_arena
+
+    return tvm.transform.module_pass(lambda mod, _ctx: place_arena(mod), opt_level=0, name="tilelsp.PlaceArena")
 
 
 def _register_cpu_pipeline() -> None:
@@ -130,10 +143,20 @@ def compile_cpu(mod: Any) -> Any:
     return tvm.compile(mod, target=cpu_target(), tir_pipeline=CPU_TIR_PIPELINE)
 
 
-def lower(mod: Any, target: str = "cpu", trace: Callable[[str, Any], None] | None = None) -> Any:
-    """Run the target's pipeline; `trace(pass_name, module)` sees the IR after each pass."""
+def lower(mod: Any, target: str = "cpu", trace: Callable[[str, Any], None] | None = None,
+          arch: str | None = None) -> Any:
+    """Run the target's pipeline; `trace(pass_name, module)` sees the IR after each pass.
+
+    `arch` (CUDA only, e.g. "sm_90"): the GPU the kernel is for, recorded on each function (`tl.cuda_arch`)
+    for the one pass whose result depends on it: on archs with TMA (sm_90, sm_90a) the shared-memory arena
+    aligns the tiles TileLang aligns there (passes/cuda_copies.plan_arena_alignment). Without it the arena
+    is the one of the archs without TMA (sm_80, sm_86, sm_89); `cuda_codegen.generate_kernel` passes it."""
     if target not in PIPELINES:
         raise ValueError(f"no pipeline for target {target!r}")
+    if arch is not None:
+        if target != "cuda":
+            raise ValueError(f"an arch is for the cuda target, not {target!r}")
+        mod = with_arch(mod, arch)
     for p in PIPELINES[target]:
         mod = p(mod)
         if trace is not None:

@@ -43,6 +43,9 @@ than cp.async issues.
 
 The helpers are ours (`PRELUDE`, `NARROW_PRELUDE`), prepended to the CUDA source like the tensor-core
 helpers.
+
+The module also plans TileLang's arena alignment of shared tiles on TMA archs (`plan_arena_alignment`,
+used by `cuda_threads.place_arena`).
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .lower_tile_ops import _load, _store
-from .cuda_threads import ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, InThreadLoop, sync_stmt
+from .cuda_threads import (ALIGN_ATTR, ARCH_ATTR, ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, THREADS_KEY, InThreadLoop,
+                           sync_stmt)
 
 PRELUDE = r"""
 // tilelsp copy helpers: 16-byte copies global -> shared, plain or cp.async, zero-filled when off the tensor
@@ -505,3 +509,196 @@ def shared_pointers(mod: tvm.IRModule) -> tvm.IRModule:
     access of the buffer (an `address_of` is invisible to it)."""
     return rewrite_funcs(mod, lambda f: with_body(f, _Pointers().stmt(f.body)))
 
+
+# ------------------------------------------------------------------ arena alignment on TMA archs
+
+
+def _inner_bytes(buf: Any) -> int | None:
+    last = _int(buf.shape[-1]) if len(buf.shape) else None
+    return None if last is None else last * _bytes(str(buf.dtype))
+
+
+def _swizzle_align(buf: Any) -> int:
+    """The alignment of a TMA descriptor copy's tile: 128 << swizzle, the swizzle from its row width."""
+    inner = _inner_bytes(buf)
+    if inner is None:
+        return 128
+    return next((align for row, align in ((128, 1024), (64, 512), (32, 256)) if inner % row == 0), 128)
+
+
+def _tma_row(buf: Any) -> bool:
+    inner = _inner_bytes(buf)
+    return inner is not None and inner >= 16 and inner % 16 == 0
+
+
+def _tma_load(op: tile_ir.TileOp | None) -> bool:
+    """A global -> shared copy (`T.copy`, `T.tma_copy`) TMA can do: same dtype (not bool), the tile's rows
+    whole 16-byte units."""
+    if op is None or op.name not in ("copy", "tma_copy"):
+        return False
+    src, dst = op.args[:2]
+    if src.buffer.scope() != "global" or not dst.buffer.scope().startswith("shared"):
+        return False
+    dtype = str(dst.buffer.dtype)
+    return str(src.buffer.dtype) == dtype and dtype != "bool" and _tma_row(dst.buffer)
+
+
+def _tma_store(op: tile_ir.TileOp | None) -> bool:
+    if op is None or op.name != "copy":
+        return False
+    src, dst = op.args
+    return src.buffer.scope().startswith("shared") and dst.buffer.scope() == "global" \
+        and str(src.buffer.dtype) == str(dst.buffer.dtype) and _tma_row(src.buffer)
+
+
+def _contiguous(region: RegionRef) -> bool:
+    """The region is one contiguous run of the tensor: whole innermost axes, one partial axis, then ones."""
+    partial = False
+    for dim, lo, ext in reversed(list(zip(region.buffer.shape, region.mins, region.extents))):
+        if not partial:
+            if not (_int(dim) == ext and _int(lo) == 0):
+                partial = True
+        elif ext != 1:
+            return False
+    return True
+
+
+def _wgmma_dtypes(a: str, b: str, c: str, k: int, trans_a: bool, trans_b: bool) -> bool:
+    """The A/B/C dtypes (and K multiples) Hopper's wgmma takes (analyzer/tile_ops.wgmma_dtypes_ok)."""
+    fp8 = a.startswith("float8") and b.startswith("float8")
+    k_major = not trans_a and trans_b
+    if c == "float16":
+        return k % 16 == 0 if a == b == "float16" else fp8 and k_major and k % 32 == 0
+    if c == "float32":
+        if a == b and a in ("float16", "bfloat16"):
+            return k % 16 == 0
+        if a == b == "tfloat32":
+            return k_major and k % 8 == 0
+        return fp8 and k_major and k % 32 == 0
+    if c == "int32":
+        return a in ("int8", "uint8") and b in ("int8", "uint8") and k_major and k % 32 == 0
+    return False
+
+
+def _wgmma(op: tile_ir.TileOp, threads: int, arch: str) -> bool:
+    """A gemm TileLang lowers to wgmma on `arch` (shared B, fragment C, M >= 64, whole warpgroups)."""
+    from analyzer.arch import WGMMA_ARCHES
+
+    if arch not in WGMMA_ARCHES or op.name != "gemm":
+        return False
+    a, b, c, trans_a, trans_b = op.args[:5]
+    if not b.buffer.scope().startswith("shared") or c.buffer.scope() != "local.fragment" or len(c.extents) < 2:
+        return False
+    k = a.extents[-2] if trans_a else a.extents[-1]
+    return c.extents[-2] >= 64 and (threads // 32) % 4 == 0 \
+        and _wgmma_dtypes(str(a.buffer.dtype), str(b.buffer.dtype), str(c.buffer.dtype), k, bool(trans_a), bool(trans_b))
+
+
+def _flat(s: Any) -> list[Any]:
+    return list(s.seq) if isinstance(s, tirx.SeqStmt) else [s]
+
+
+def _pipelined_loops(s: Any, inside: Any, loops: list[Any], nested: set[Any]) -> None:
+    """`T.Pipelined` loops in program order; the ones nested in another (and those holding one) in `nested`."""
+    if isinstance(s, tirx.SeqStmt):
+        for x in s.seq:
+            _pipelined_loops(x, inside, loops, nested)
+    elif isinstance(s, tirx.For):
+        ann = s.annotations
+        pipe = ann.get("tl.loop") == "Pipelined" and (int(ann.get("num_stages", 0)) >= 1 or "tl_pipeline_stage" in ann)
+        if pipe:
+            loops.append(s)
+            if inside is not None:
+                nested.update((s, inside))
+        _pipelined_loops(s.body, s if pipe else inside, loops, nested)
+    elif isinstance(s, tirx.IfThenElse):
+        _pipelined_loops(s.then_case, inside, loops, nested)
+        if s.else_case is not None:
+            _pipelined_loops(s.else_case, inside, loops, nested)
+    elif isinstance(s, tirx.AttrStmt):
+        _pipelined_loops(s.body, inside, loops, nested)
+
+
+def _ops(s: Any) -> list[tile_ir.TileOp]:
+    return [op for n in walk(s) if isinstance(n, tirx.Evaluate) for op in [tile_ir.decode(n)] if op is not None]
+
+
+def _tma_loaded(kernel: list[Any]) -> set[Any]:
+    """The shared tiles TileLang loads with TMA on a TMA arch: its warp-specialization rewrite takes the first
+    pipelined loop when some pipelined loop holds a TMA-eligible copy; the tiles of that loop's top-level
+    TMA-eligible copies, and those of TMA-eligible copies before it whose tiles the loop reads
+    (analyzer/shared_memory.plan_versions and _prelude_loads)."""
+    loops: list[Any] = []
+    nested: set[Any] = set()
+    for s in kernel:
+        _pipelined_loops(s, None, loops, nested)
+    if not any(_tma_load(op) for loop in loops for op in _ops(loop.body)):
+        return set()
+    chosen = loops[0]
+    body = _flat(chosen.body)
+    if len(body) == 1 and isinstance(body[0], tirx.IfThenElse) and body[0].else_case is None:
+        body = _flat(body[0].then_case)
+    bounded = not any(isinstance(n, tvm.ir.expr.TensorLoad) for n in walk(chosen.extent))
+    tma = [op for st in body for op in [tile_ir.decode(st)]
+           if _tma_load(op) and (bounded or len(op.args[1].buffer.shape) != 1)]
+    if chosen in nested or not tma:
+        return set()
+    loaded = {op.args[1].buffer for op in tma}
+    for s in kernel:
+        if any(n.same_as(chosen) for n in walk(s) if isinstance(n, tirx.For)):
+            break
+        op = tile_ir.decode(s)
+        if _tma_load(op) and _reads(chosen, op.args[1].buffer):
+            loaded.add(op.args[1].buffer)
+    return loaded
+
+
+def tma_alignment(kernel: Any, threads: int, arch: str) -> dict[str, int]:
+    """{shared.dyn tile name: bytes} for the tiles TileLang 0.1.15 aligns beyond 16 bytes in its arena on a
+    TMA arch (analyzer/shared_memory.plan_alignment): a TMA-loaded tile its swizzle's alignment (rows of
+    128 B: 1024, 64 B: 512, 32 B: 256, else 128); the shared source of a TMA store 1024 when its global
+    side is contiguous, else its swizzle's; a wgmma operand not aligned otherwise 1024. `kernel`: the
+    block's body (tile ops, before this back end rewrites copies). Kernels with hand-written warp
+    specialization (`T.ws`) get no TMA-load entries, as in the analyzer."""
+    stmts = _flat(kernel)
+    ops = _ops(kernel)
+    manual = any(isinstance(n, tirx.AttrStmt) and n.attr_key == tile_ir.WARP_SPECIALIZE for n in walk(kernel))
+    explicit: dict[Any, int] = {} if manual else {b: _swizzle_align(b) for b in _tma_loaded(stmts)}
+    for op in ops:
+        if _tma_store(op):
+            src, dst = op.args
+            explicit[src.buffer] = max(explicit.get(src.buffer, 0),
+                                       1024 if _contiguous(dst) else _swizzle_align(src.buffer))
+    for op in ops:
+        if _wgmma(op, threads, arch):
+            for region in op.args[:2]:
+                explicit.setdefault(region.buffer, 1024)
+    out: dict[str, int] = {}
+    for buf, align in explicit.items():
+        if buf.scope() == "shared.dyn" and str(buf.dtype) != "bool" and align > 16:
+            out[buf.name] = max(out.get(buf.name, 0), align)
+    return out
+
+
+def plan_arena_alignment(mod: tvm.IRModule) -> tvm.IRModule:
+    """On an arch with TMA (the function's `tl.cuda_arch`; sm_90 and sm_90a here), record TileLang's arena
+    alignment of each shared tile (`tma_alignment`) as the function's `tl.arena_align`, which
+    `cuda_threads.shared_arena` gives the buffers. Runs on the tile ops, before any CUDA pass rewrites them.
+    This back end issues no TMA: the alignment only makes its arena the size TileLang's is."""
+    from analyzer.arch import ARCHES
+
+    def run(func: Any) -> Any:
+        arch = str(func.attrs[ARCH_ATTR]) if func.attrs is not None and ARCH_ATTR in func.attrs else None
+        if arch is None or arch not in ARCHES or not ARCHES[arch].tma:
+            return func
+        align: dict[str, int] = {}
+        for n in walk(func.body):
+            if isinstance(n, tirx.For) and THREADS_KEY in n.annotations:
+                threads = 1
+                for t in n.annotations[THREADS_KEY]:
+                    threads *= int(t)
+                for name, value in tma_alignment(n.body, threads, arch).items():
+                    align[name] = max(align.get(name, 0), value)
+        return func.with_attr(ALIGN_ATTR, align) if align else func
+
+    return rewrite_funcs(mod, run)

@@ -46,6 +46,8 @@ ASYNC_KEY = "tl.async_copy"  # a loop that only issues a pipeline's copies, cp.a
 PIPELINE_KEY = "tl.cp_async_pipeline"  # the steady-state loop of a cp.async pipeline (passes/cuda_copies.py)
 ROLE_KEY = "tl.role"  # a `T.ws` body: node = the role's thread index, value = "first thread,threads" (cuda_roles.py)
 ARENA_SCOPE = "shared.dyn"
+ARCH_ATTR = "tl.cuda_arch"  # PrimFunc attribute: the arch the kernel is lowered for (`pipeline.lower(..., arch=)`)
+ALIGN_ATTR = "tl.arena_align"  # PrimFunc attribute: {shared.dyn buffer name: bytes} (cuda_copies.plan_arena_alignment)
 _TO_ARENA = ("shared", "shared.dyn", "local.fragment")  # every one goes to the arena, bool ones excepted
 
 
@@ -89,8 +91,157 @@ class _Rescope(BufferSubst):
 
 
 def shared_arena(mod: tvm.IRModule) -> tvm.IRModule:
-    """`shared` and `local.fragment` buffers -> `shared.dyn` (one arena per block)."""
+    """`shared` and `local.fragment` buffers -> `shared.dyn` (one arena per block; `place_arena` or TVM's
+    MergeSharedMemoryAllocations places them)."""
     return rewrite_funcs(mod, lambda f: with_body(f, _Rescope().stmt(f.body)))
+
+
+def with_arch(mod: tvm.IRModule, arch: str) -> tvm.IRModule:
+    """Every function of `mod` records the arch it is lowered for (`tl.cuda_arch`)."""
+    return rewrite_funcs(mod, lambda f: f.with_attr(ARCH_ATTR, arch))
+
+
+def _arena_units(s: Any, out: list[Any]) -> None:
+    """The statements liveness is counted in (as TVM's merging counts it): the statements under the kernel's
+    outermost thread launch, looking through sequences and attributes (the inner launches)."""
+    if isinstance(s, tirx.SeqStmt):
+        for x in s.seq:
+            _arena_units(x, out)
+    elif isinstance(s, tirx.AttrStmt):
+        _arena_units(s.body, out)
+    elif not isinstance(s, (tirx.AllocBuffer, tirx.DeclBuffer)):
+        out.append(s)
+
+
+def _issues_copies(s: Any) -> bool:
+    """A statement that only issues a pipeline's copies (cp.async or synchronous) or commits them."""
+    if isinstance(s, tirx.For):
+        return ASYNC_KEY in s.annotations or (s.kind == tirx.ForKind.UNROLLED and _issues_copies(s.body))
+    if isinstance(s, tirx.IfThenElse):
+        return s.else_case is None and _issues_copies(s.then_case)
+    if isinstance(s, tirx.SeqStmt):
+        return all(_issues_copies(x) for x in s.seq)
+    if isinstance(s, tirx.Evaluate) and isinstance(s.value, tvm.ir.Call) and s.value.op.name == "tirx.call_extern":
+        return str(s.value.args[0].value) == "tl_cp_async_commit"
+    return False
+
+
+def _elem_bytes(buf: Any) -> int:
+    return max(1, tvm.runtime.DataType(str(buf.dtype)).bits // 8)
+
+
+def _buffer_of(e: Any, arena: dict[Any, Any]) -> Any:
+    """The arena buffer a pointer argument names (the buffer, or its `buffer_data`), else None."""
+    if isinstance(e, tvm.ir.Call) and e.op.name == "tirx.buffer_data":
+        e = e.args[0]
+    return arena.get(e) if isinstance(e, tvm.ir.Var) else None
+
+
+class _ToArena(Rewriter):
+    """Accesses of arena buffers go to their views over the one arena buffer, at their offsets."""
+
+    def __init__(self, views: dict[Any, tuple[Any, int]]) -> None:
+        self.views = views  # buffer -> (view, offset in elements)
+
+    def visit_TensorLoad(self, e: Any) -> Any:
+        idx = [self.expr(i) for i in e.indices]
+        if e.source not in self.views:
+            return tirx.BufferLoad(e.source, idx)
+        view, off = self.views[e.source]
+        return tirx.BufferLoad(view, [idx[0] + off] if off else idx)
+
+    def visit_BufferStore(self, s: Any) -> Any:
+        value = self.expr(s.value)
+        idx = [self.expr(i) for i in s.indices]
+        if s.buffer not in self.views:
+            return tirx.BufferStore(s.buffer, value, idx)
+        view, off = self.views[s.buffer]
+        return tirx.BufferStore(view, value, [idx[0] + off] if off else idx)
+
+    def visit_Call(self, e: Any) -> Any:
+        if e.op.name == "tirx.tvm_access_ptr":
+            buf = _buffer_of(e.args[1], {b: b for b in self.views})
+            if buf is not None:
+                view, off = self.views[buf]
+                args = [self.expr(a) for a in e.args]
+                return tirx.call_intrin("handle", "tirx.tvm_access_ptr", args[0], view.data,
+                                        args[2] + off if off else args[2], args[3], args[4])
+        return self.default_expr(e)
+
+
+def _place(func: Any) -> Any:
+    from analyzer.shared_memory import DEFAULT_ALIGN, Placement, linear_scan_pack
+
+    from ..ir import walk
+
+    if func.attrs is None or ALIGN_ATTR not in func.attrs:
+        return func
+    align = {str(k): int(v) for k, v in func.attrs[ALIGN_ATTR].items()}
+    env = next((n for n in walk(func.body) if isinstance(n, tirx.AttrStmt) and n.attr_key == "thread_extent"), None)
+    if env is None:
+        return func
+    allocs = [n.buffer for n in walk(env.body) if isinstance(n, tirx.AllocBuffer) and n.buffer.scope() == ARENA_SCOPE]
+    if len(allocs) < 2:
+        return func
+    owner = {b: b for b in allocs}  # every buffer over an arena allocation -> that allocation
+    for n in walk(env.body):
+        if isinstance(n, tirx.DeclBuffer):
+            b = _buffer_of(n.data, {a: a for a in allocs})
+            if b is not None:  # a view TVM's StorageRewrite made (two tiles sharing one allocation)
+                if not (isinstance(n.buffer.elem_offset, tirx.IntImm) and int(n.buffer.elem_offset.value) == 0):
+                    return func
+                owner[n.buffer] = b
+    units: list[Any] = []
+    _arena_units(env.body, units)
+    first: dict[Any, int] = {}
+    last: dict[Any, int] = {}
+    position = -1
+    for k, unit in enumerate(units):
+        if not (k and _issues_copies(unit) and _issues_copies(units[k - 1])):
+            position += 1  # consecutive copy issues (a pipeline's prologue) count as one statement
+        for n in walk(unit):
+            b = owner.get(n) if isinstance(n, tvm.ir.Var) else None
+            if b is not None:
+                first.setdefault(b, position)
+                last[b] = position
+    items = {b: Placement(b.name, None, int(b.shape[0]) * _elem_bytes(b), 1,
+                          max(DEFAULT_ALIGN, align.get(b.name, DEFAULT_ALIGN)), first[b], last[b] + 1)
+             for b in allocs if b in first}
+    top = linear_scan_pack(list(items.values()))
+    merged = tirx.decl_buffer((_const((top + 15) // 16 * 16),), "uint8", name="buf_dyn_shmem", scope=ARENA_SCOPE)
+    views = {buf: (tirx.decl_buffer(buf.shape, buf.dtype, name=buf.name, data=merged.data, scope=ARENA_SCOPE),
+                   items[b].offset // _elem_bytes(buf)) for buf, b in owner.items() if b in items}
+
+    class _Drop(_ToArena):
+        """... and the arena's allocations and views are declared anew at the top."""
+
+        def visit_SeqStmt(self, s: Any) -> Any:
+            seq = [x for x in s.seq if not (isinstance(x, (tirx.AllocBuffer, tirx.DeclBuffer)) and x.buffer in owner)]
+            return self.default_stmt(tirx.SeqStmt(seq) if len(seq) > 1 else seq[0]) if seq else tirx.Evaluate(0)
+
+    body = _Drop(views).stmt(env.body)
+    if any(isinstance(n, tvm.ir.Var) and n in owner for n in walk(body)):
+        return func  # an arena buffer used in a way this placement does not rewrite: TVM's merging places it
+    decls = [tirx.AllocBuffer(merged)] + [tirx.DeclBuffer(view, data=merged.data) for view, _ in views.values()]
+    new_env = tirx.AttrStmt(env.node, env.attr_key, env.value, tirx.SeqStmt(decls + [body]))
+
+    class _Env(Rewriter):
+        def visit_AttrStmt(self, s: Any) -> Any:
+            return new_env if s.same_as(env) else self.default_stmt(s)
+
+    return with_body(func, _Env().stmt(func.body))
+
+
+def place_arena(mod: tvm.IRModule) -> tvm.IRModule:
+    """On archs where the arena has TileLang's alignment (`tl.arena_align`), place the `shared.dyn` buffers
+    as TileLang places them instead of TVM's MergeSharedMemoryAllocations (which runs next and then finds
+    one arena): TileLang's linear scan (analyzer/shared_memory.linear_scan_pack: buffers by first use,
+    larger first, best fit in freed bytes), 16-byte alignment or the planned one, liveness counted in the
+    statements under the kernel's thread launch as TVM counts it (a pipeline's copy issues before its loop
+    as one). TVM's merging packs the buffers by size, smallest first, which leaves other gaps before aligned
+    tiles than TileLang's order. Runs on the flattened module, just before TVM's merging."""
+    return tvm.IRModule({gv: _place(f) if isinstance(f, tirx.PrimFunc) else f for gv, f in mod.functions.items()},
+                        attrs=mod.attrs)
 
 
 # ------------------------------------------------------------------ tile operators

@@ -58,8 +58,9 @@ AGREE = {
     # 2048: chunk in shared memory; carry (16 elements) replicated in every thread's registers
     "cumsum:row_cumsum(M=32, N=64, block_M=16, block_N=32)",
     "cumsum:row_cumsum(M=30, N=70, block_M=16, block_N=32)",
-    # 2176: x and W in 2 versions; partial's rows of 32 on 32 lanes (shuffle reduction), y_local per row. At
-    # K=100 the rows of 100 halves are 8-byte granules: 8-byte cp.async, still 2 versions
+    # 2176: x and W in 2 versions; partial's rows of 32 on 32 lanes (shuffle reduction), y_local per row. On
+    # sm_90 both are 512-aligned (TileLang's TMA alignment): W_shared first, then x_shared, no gap. At K=100
+    # the rows of 100 halves are 8-byte granules: 8-byte cp.async, still 2 versions
     "gemv:gemv(N=64, K=128, block_N=16, block_K=32)",
     "gemv:gemv(N=50, K=100, block_N=16, block_K=32)",
     "elementwise_add:elementwise_add(64, 64, 32, 32)",  # 0: a, b in registers
@@ -84,6 +85,10 @@ AGREE = {
     # rows of 90 int8 are not even 4-byte granules: synchronous element copies into the free version
     "gemm_int8:matmul_int8(M=64, N=64, K=64, block_M=32, block_N=32, block_K=32)",
     "gemm_int8:matmul_int8(M=50, N=70, K=90, block_M=32, block_N=32, block_K=32)",
+    # 11776: A_shared and W_q_shared in 3 versions, 512- and 256-aligned on sm_90 (TileLang's TMA alignment:
+    # 448 B of gaps on both sides; on sm_80 both are 11328); at K=40 W_q's rows of 40 int8 are 8-byte granules
+    "dequant_gemm:dequant_matmul(64, 64, 64, 32, 32, 32)",
+    "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)",
     # 512 / 1152: X_shared (and w_shared); x (and sq) in registers in runs of 2 elements per thread, so each
     # row of 64 lies on one warp and its max/sum needs shuffles only (TileLang: no workspace either)
     "softmax:softmax(32, 64, 4)",
@@ -104,10 +109,6 @@ RELATIONS = {
     # The same at N=50: X's rows of 50 halves (100 B) are 4-byte granules (4-byte cp.async, 3 versions)
     "column_sum:column_sum(100, 50, 32, 32)": Relation(
         ours_only=(("col_scratch", 512),), workspaces=512, our_packing=-512, tl_packing=-512),
-    # Same buffers and versions; TileLang's sm_90 TMA alignment (A_shared 512, W_q_shared 256) adds 448 B of
-    # gaps (on sm_80 the two agree at 11328). At K=40 W_q's rows of 40 int8 are 8-byte granules (3 versions)
-    "dequant_gemm:dequant_matmul(64, 64, 64, 32, 32, 32)": Relation(tl_packing=448),
-    "dequant_gemm:dequant_matmul(70, 50, 40, 32, 32, 32)": Relation(tl_packing=448),
     # 32-row blocks over 4 warps split s and o 2x2 (TileLang's FullRow split too: 32 rows hold 2 warps of
     # 16), so p, the A operand of T.gemm(p, V_shared, o), stays in shared memory for ldmatrix: a warp holds
     # half of its rows' columns of s, the A operand needs all of them (at 64 rows it feeds the gemm from
@@ -223,3 +224,62 @@ def test_shared_memory_against_the_analyzer(case):
                   + expected.our_packing - expected.tl_packing)
     assert ours == analyzer + difference
 
+
+# ------------------------------------------------------------------ the arena per arch
+
+
+def _plan(example: str, call: str, arch: str):
+    path = EXAMPLES / f"{example}.py"
+    ta = analyze_text(path.read_text(encoding="utf-8"), str(path), Config(arches=(arch,)), (call,))
+    (model,) = ta.analysis.models
+    return ta.plans[id(model)][arch]
+
+
+DEQUANT = ("dequant_gemm", "dequant_matmul(64, 64, 64, 32, 32, 32)")
+
+
+def test_tma_alignment_is_planned_on_tma_archs_only():
+    from compiler.passes.cuda_copies import plan_arena_alignment
+    from compiler.passes.cuda_threads import ALIGN_ATTR, with_arch
+
+    src = to_module(instantiate(load(EXAMPLES / "dequant_gemm.py"), DEQUANT[1]))
+    for arch in ("sm_90", "sm_90a"):
+        func = plan_arena_alignment(with_arch(src, arch))["main"]
+        # the tiles the warp-specialized TMA producer loads: rows of 64 B -> 512, rows of 32 B -> 256
+        assert dict(func.attrs[ALIGN_ATTR]) == {"A_shared": 512, "W_q_shared": 256}
+        assert {p.name: p.align for p in _plan(*DEQUANT, arch).placements if p.align > 16} == \
+            {"A_shared": 512, "W_q_shared": 256}  # the analyzer's rule
+    for mod in (with_arch(src, "sm_80"), src):  # no TMA, or no arch given
+        func = plan_arena_alignment(mod)["main"]
+        assert func.attrs is None or ALIGN_ATTR not in func.attrs
+
+
+def test_the_arena_follows_the_arch():
+    kdef = instantiate(load(EXAMPLES / "dequant_gemm.py"), DEQUANT[1])
+    assert generate_kernel(kdef, "sm_80").dynamic_smem == _plan(*DEQUANT, "sm_80").dynamic_bytes == 11328
+    b = generate_kernel(kdef, "sm_90")
+    assert b.dynamic_smem == _plan(*DEQUANT, "sm_90").dynamic_bytes == 11776
+    # placed as TileLang places it: scale_shared at 0, A_shared at 512, W_q_shared at 6656, W_shared at 9728
+    offsets = {p.name: p.offset for p in _plan(*DEQUANT, "sm_90").placements}
+    assert offsets["A_shared"] == 512 and offsets["W_q_shared"] == 6656
+    body = b.source[b.source.rindex('extern "C" __global__'):]
+    assert "+ 256)]))" in body  # A_shared's cp.async: 512 bytes in halves
+    assert "+ 6656)]))" in body  # W_q_shared's: int8
+
+
+def test_lowering_without_an_arch_keeps_the_arena_of_archs_without_tma():
+    from compiler.cuda_codegen import generate
+
+    kdef = instantiate(load(EXAMPLES / "dequant_gemm.py"), DEQUANT[1])
+    assert generate(lower(to_module(kdef), "cuda"), "sm_90").dynamic_smem == 11328
+    with pytest.raises(ValueError, match="lowered for sm_80, not sm_90"):
+        generate(lower(to_module(kdef), "cuda", arch="sm_80"), "sm_90")
+    with pytest.raises(ValueError, match="cuda target"):
+        lower(to_module(kdef), "cpu", arch="sm_90")
+
+
+def test_aligned_tiles_are_placed_largest_first():
+    # x_shared (128 B) and W_shared (2048 B) are both 512-aligned on sm_90; TVM's merging packs the smaller
+    # first (W_shared then at 512: 2560 B), TileLang's linear scan the larger first (2176 B, no gap)
+    kdef = instantiate(load(EXAMPLES / "gemv.py"), "gemv(N=64, K=128, block_N=16, block_K=32)")
+    assert generate_kernel(kdef, "sm_90").dynamic_smem == generate_kernel(kdef, "sm_80").dynamic_smem == 2176
