@@ -43,7 +43,7 @@ def artifact_name(index: int, case: Case) -> str:
     return f"case{index:02d}_{case.example}"
 
 
-def build(out: Path, arch: str) -> int:
+def build(out: Path, arch: str, only: list[str] | None = None) -> int:
     from compiler.cuda_codegen import build_artifact
     from compiler.loader import instantiate, load
 
@@ -54,6 +54,8 @@ def build(out: Path, arch: str) -> int:
     failures = 0
     for k, case in enumerate(cases()):
         name = artifact_name(k, case)
+        if only and not any(o in case.name for o in only):
+            continue
         try:
             kdef = instantiate(load(ROOT / "examples" / f"{case.example}.py"), case.call)
             result = build_artifact(kdef, arch, out, name)
@@ -76,6 +78,14 @@ BENCH = [
     ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=256, block_K=32, num_stages=3, "
      "threads=256)", {"bench": "gemm", "layout": "nn", "config": "128x256x32 s3 t256", "variant": "wide"},
      (4096, 8192)),
+    # TileLang's sm_90a GEMM config; built for sm_90a its gemm is a warpgroup MMA (wgmma)
+    ("gemm_pipelined", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=256, block_K=64, num_stages=3, "
+     "threads=256)", {"bench": "gemm", "layout": "nn", "config": "128x256x64 s3 t256", "variant": "wgmma",
+                      "arch": "sm_90a"}, (4096, 8192)),
+    # the same with TileLang's block rasterization (T.use_swizzle(10)): benchmarks/kernels/gemm_raster.py
+    ("kernels/gemm_raster", "matmul(M={n}, N={n}, K={n}, block_M=128, block_N=256, block_K=64, num_stages=3, "
+     "threads=256)", {"bench": "gemm", "layout": "nn", "config": "128x256x64 s3 t256 swizzle10",
+                      "variant": "wgmma", "arch": "sm_90a"}, (4096, 8192)),
     ("flash_attention", "flash_attention_fwd(1, 32, 4096, 128, block_M={n}, block_N={bn}, threads={t})",
      {"bench": "attention", "B": 1, "H": 32, "S": 4096, "D": 128, "causal": False, "layout": "bhsd"},
      ((64, 64, 128), (64, 128, 128), (128, 64, 256))),
@@ -99,15 +109,17 @@ def bench_build(out: Path, arch: str) -> int:
                 n, bn, t = n
                 entry = dict(entry, config=f"{n}x{bn} t{t}")
             request = call.format(n=n, t=t, bn=bn)
-            name = f"ours_{example}" + (f"_{entry['variant']}" if "variant" in entry else "") + (f"_{n}" if n else "") \
-                + (f"x{bn}" if bn else "")
-            kdef = instantiate(load(ROOT / "examples" / f"{example}.py"), request)
-            result = build_artifact(kdef, arch, out, name)
+            name = f"ours_{example.split('/')[-1]}" + (f"_{entry['variant']}" if "variant" in entry else "") \
+                + (f"_{n}" if n else "") + (f"x{bn}" if bn else "")
+            path = ROOT / "benchmarks" / f"{example}.py" if "/" in example else ROOT / "examples" / f"{example}.py"
+            kdef = instantiate(load(path), request)
+            entry_arch = entry.get("arch", arch)
+            result = build_artifact(kdef, entry_arch, out, name)
             r = result.resources
             print(f"{name}: {request}: grid {result.build.grid}, block {result.build.block[0]}, dynamic smem "
                   f"{result.build.dynamic_smem} B, {r.registers} registers, spills {r.spill_store_bytes}/"
                   f"{r.spill_load_bytes} B")
-            item = dict(entry, artifact=name, arch=arch, dtype="float16")
+            item = dict(entry, artifact=name, arch=entry_arch, dtype="float16")
             if entry["bench"] == "gemm":
                 item.update(M=n, N=n, K=n)
             if t is not None:
@@ -185,6 +197,7 @@ def main() -> int:
     b = sub.add_parser("build")
     b.add_argument("--arch", default="sm_90")
     b.add_argument("--out", type=Path, default=ROOT / "build" / "gpu_artifacts")
+    b.add_argument("--only", nargs="*", help="build only the cases whose name contains one of these")
     bb = sub.add_parser("bench-build")
     bb.add_argument("--arch", default="sm_90")
     bb.add_argument("--out", type=Path, default=ROOT / "build" / "our_bench")
@@ -194,7 +207,7 @@ def main() -> int:
     args = p.parse_args()
     start = time.time()
     if args.cmd == "build":
-        rc = build(args.out, args.arch)
+        rc = build(args.out, args.arch, args.only)
     elif args.cmd == "bench-build":
         rc = bench_build(args.out, args.arch)
     else:

@@ -123,9 +123,12 @@ def generate(mod: Any, arch: str, size_names: dict[str, str] | None = None, scal
 def with_prelude(source: str) -> str:
     """Our device helpers (the PRELUDE of passes/cuda_copies, cuda_mma and cuda_roles, and
     cuda_copies.narrow_prelude) go before the kernel when it calls them."""
-    from .passes import cuda_copies, cuda_mma, cuda_roles
+    from .passes import cuda_copies, cuda_mma, cuda_roles, cuda_wgmma
 
     prelude = "".join(m.PRELUDE for m in (cuda_copies, cuda_mma, cuda_roles) if m.uses_prelude(source))
+    if cuda_wgmma.uses_prelude(source):
+        prelude += cuda_wgmma.prelude_for(source)
+        source = cuda_wgmma.align_arena(source)
     prelude += cuda_copies.narrow_prelude(source)
     if not prelude:
         return source

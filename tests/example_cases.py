@@ -135,8 +135,9 @@ def gemm_int8(M: int, N: int, K: int) -> Case:
                 lambda a: [a[0].astype(np.int32) @ a[1].astype(np.int32).T], EXACT)
 
 
-def gemm_pipelined(M: int, N: int, K: int, bM: int = 32, bN: int = 32, bK: int = 16) -> Case:
-    return Case("gemm_pipelined", f"matmul(M={M}, N={N}, K={K}, block_M={bM}, block_N={bN}, block_K={bK})",
+def gemm_pipelined(M: int, N: int, K: int, bM: int = 32, bN: int = 32, bK: int = 16, threads: int = 128) -> Case:
+    more = f", threads={threads}" if threads != 128 else ""
+    return Case("gemm_pipelined", f"matmul(M={M}, N={N}, K={K}, block_M={bM}, block_N={bN}, block_K={bK}{more})",
                 lambda r: [rand(r, M, K, dtype="float16"), rand(r, K, N, dtype="float16"),
                            np.zeros((M, N), np.float16)], [2],
                 lambda a: [f32(a[0]) @ f32(a[1])], dict(rtol=1e-2, atol=5e-2 * max(1, K // 64)))
@@ -215,6 +216,8 @@ GPU_SIZES: list[Case] = [
     gemm_epilogue(1024, 1024, 1024), gemm_epilogue(900, 400, 700),
     gemm_int8(1024, 1024, 1024), gemm_int8(500, 700, 900),
     gemm_pipelined(2048, 2048, 2048, 128, 128, 32), gemm_pipelined(1000, 360, 720, 128, 128, 32),
+    # block_K = 64 (rows of 128 B): warpgroup MMA (wgmma) when built for sm_90a, mma.sync otherwise
+    gemm_pipelined(2048, 2048, 2048, 128, 256, 64, threads=256), gemm_pipelined(1000, 520, 640, 128, 128, 64),
     gemm_splitk(1024, 1024, 1024, 4), gemm_splitk(500, 400, 960, 3),
     gemm_ws_barrier(2048, 2048, 2048, 128, 128, 64), gemm_ws_barrier(1000, 700, 520, 128, 128, 64, 3),
     gemv(4096, 4096), gemv(1000, 1000),

@@ -466,12 +466,19 @@ def _pointer_targets(body: Any) -> set[Any]:
 
 
 class _Swizzle(Rewriter):
-    def __init__(self, geometry: dict[Any, tuple[int, int]]) -> None:
+    def __init__(self, geometry: dict[Any, tuple[int, int]], panels: set[Any] = frozenset()) -> None:
         self.geometry = geometry
+        self.panels = panels  # k x n wgmma B tiles: 64-column panels (cuda_wgmma.panel_offset)
 
     def _index(self, buf: Any, idx: list[Any]) -> list[Any]:
         for b, (per, chunks) in self.geometry.items():
             if buf.same_as(b):
+                if b in self.panels:
+                    from .cuda_wgmma import panel_offset
+
+                    rows, cols = int(buf.shape[-2]), int(buf.shape[-1])
+                    off = panel_offset(idx[-2], idx[-1], rows, per * 8)
+                    return idx[:-2] + [tirx.floordiv(off, cols), tirx.floormod(off, cols)]
                 return idx[:-1] + [swizzled_column(idx[-2], idx[-1], per, chunks)]
         return idx
 
@@ -498,8 +505,11 @@ def swizzle_shared(mod: tvm.IRModule) -> tvm.IRModule:
     """Shared tiles handed to ldmatrix or 16-byte copies get the XOR-swizzled chunk layout; every access
     to them (pointers, loads, stores) follows it."""
     def run(func: Any) -> Any:
+        from .cuda_wgmma import panel_buffers
+
         geometry = {b: g for b in _pointer_targets(func.body) for g in [_chunk_geometry(b)] if g is not None}
-        return with_body(func, _Swizzle(geometry).stmt(func.body)) if geometry else func
+        panels = {b for b in panel_buffers(func.body) if b in geometry}
+        return with_body(func, _Swizzle(geometry, panels).stmt(func.body)) if geometry else func
 
     return rewrite_funcs(mod, run)
 

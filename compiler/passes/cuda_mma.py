@@ -40,6 +40,7 @@ from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .cuda_roles import plan_by_role
+from .cuda_wgmma import WgmmaLayout, wgmma_gemm, wgmma_layout
 from .cuda_threads import SPREAD_KEY, InThreadLoop, perfect_parallel_nest, serial_parallel_loops, sync_stmt
 from .lower_tile_ops import _cast
 
@@ -405,6 +406,33 @@ def _mma_gemm(op: tile_ir.TileOp, threads: int) -> MmaLayout | None:
 # ------------------------------------------------------------------ planning
 
 
+WGMMA_ARCHES = ("sm_90a",)  # wgmma.mma_async needs the arch-specific sm_90a target
+
+
+def _arch(func: Any) -> str | None:
+    from .cuda_threads import ARCH_ATTR
+
+    attrs = getattr(func, "attrs", None)
+    return str(attrs[ARCH_ATTR]) if attrs is not None and ARCH_ATTR in attrs else None
+
+
+def _plain_accumulator(ops: list[tile_ir.TileOp], c: Any) -> bool:
+    """`c` is only ever a gemm's C, filled, or copied out to shared or global memory (no reduction reads
+    it, no fragment copy or gemm A operand takes it): the uses a wgmma accumulator layout serves."""
+    for op in ops:
+        regions = [a for a in op.args if isinstance(a, RegionRef)]
+        if not any(r.buffer.same_as(c) for r in regions):
+            continue
+        if op.name == "gemm" and op.args[2].buffer.same_as(c) and not op.args[0].buffer.same_as(c):
+            continue
+        if op.name == "fill":
+            continue
+        if op.name == "copy" and op.args[0].buffer.same_as(c) and op.args[1].buffer.scope() != FRAGMENT:
+            continue
+        return False
+    return True
+
+
 def _tile_ops(body: Any) -> list[tile_ir.TileOp]:
     return [op for s in walk(body) if isinstance(s, tirx.Evaluate) for op in [tile_ir.decode(s)] if op is not None]
 
@@ -415,9 +443,12 @@ def plan(func: Any, threads: int) -> dict[Any, Any]:
     refused = set()
     ops = _tile_ops(func.body)
     gemms = [op for op in ops if op.name == "gemm"]
+    wgmma = _arch(func) in WGMMA_ARCHES
     for op in gemms:
         c = op.args[2].buffer
         layout = _mma_gemm(op, threads)
+        if wgmma and layout is not None and _plain_accumulator(ops, c):
+            layout = wgmma_layout(op, threads) or layout
         if layout is None or (c in out and out[c] != layout):
             refused.add(c)
         else:
@@ -574,6 +605,10 @@ class _Registers(Rewriter):
         if op.name == "gemm" and op.args[2].buffer in self.layouts \
                 and isinstance(self.layouts[op.args[2].buffer], MmaLayout):
             return self._gemm(*op.args)
+        if op.name == "gemm" and isinstance(self.layouts.get(op.args[2].buffer), WgmmaLayout):
+            a, b, c, _, trans_b, clear = op.args[:6]
+            return wgmma_gemm(self.layouts[c.buffer], self.regs[c.buffer], self.tx, a, b, c, trans_b, clear,
+                              SPREAD_KEY)
         if op.name == "reduce":
             out = self._reduce(*op.args)
             if out is not None:
@@ -589,7 +624,7 @@ class _Registers(Rewriter):
 
     def _copy_out(self, buf: Any, dst: RegionRef) -> Any:
         layout, regs = self.layouts[buf], self.regs[buf]
-        if isinstance(layout, MmaLayout) and _pairs_fit(dst):
+        if isinstance(layout, (MmaLayout, WgmmaLayout)) and _pairs_fit(dst):
             return self._copy_out_pairs(layout, regs, dst)
 
         def body(r: Any) -> Any:

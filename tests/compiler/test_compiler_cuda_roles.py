@@ -20,7 +20,7 @@ from compiler.errors import NotSupported  # noqa: E402
 from compiler.ir import walk  # noqa: E402
 from compiler.loader import instantiate, load  # noqa: E402
 from compiler.passes.cuda_roles import lower_mbarriers, role_barriers, warp_roles  # noqa: E402
-from compiler.passes.cuda_threads import ROLE_KEY, insert_barriers, role_shape, thread_loops  # noqa: E402
+from compiler.passes.cuda_threads import ROLE_KEY, role_shape, thread_loops  # noqa: E402
 from compiler.runtime import to_module  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
 
