@@ -29,7 +29,7 @@ from .passes.cuda_mma import register_fragments
 from .passes.cuda_roles import lower_mbarriers, role_barriers, warp_roles
 from .passes.cuda_threads import (insert_barriers, lower_cuda_atomics, lower_tile_ops_cuda, shared_arena,
                                   spread_parallel, thread_loops, with_arch)
-from .passes.grid import bind_grid
+from .passes.grid import bind_grid, rasterize_blocks
 from .passes.loops import serialize_block_loops, vectorize_inner_loops
 from .passes.lower_tile_ops import lower_tile_ops
 from .passes.safe_access import guard_global_access
@@ -46,6 +46,7 @@ CPU_PIPELINE: list[Callable[[Any], Any]] = [
 ]
 
 CUDA_PIPELINE: list[Callable[[Any], Any]] = [
+    rasterize_blocks,
     plan_arena_alignment,
     thread_loops,
     warp_roles,

@@ -60,6 +60,7 @@ OPS = ("copy", "fill", "gemm", "reduce", "cumsum", "atomic_add",
        "barrier_init", "barrier_arrive", "barrier_wait", "tma_copy")
 BARRIER_OPS = ("barrier_init", "barrier_arrive", "barrier_wait", "tma_copy")
 WARP_SPECIALIZE = "tl.warp_specialize"  # AttrStmt key of a `with T.ws(...)` body; value: the group ids, "0,1"
+RASTERIZATION = "tl.rasterization"  # PrimFunc attribute of T.use_swizzle: "row,<panel>" or "col,<panel>"
 BARRIER_SITES = "tl.barrier_sites"  # PrimFunc attribute: one JSON record per barrier operation (its source)
 
 

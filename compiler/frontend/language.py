@@ -790,7 +790,16 @@ def reshape(src, shape):
 
 
 def use_swizzle(panel_size, order="row", enable=True):
-    """Block rasterization order: no effect on results, so nothing to do on CPU."""
+    """Block rasterization order: no effect on results (nothing to do on the CPU). Recorded for the CUDA back
+    end (`tl.rasterization`, passes/grid.py `rasterize_blocks`), which walks the blocks panel by panel."""
+    panel = _simplify(panel_size)
+    if not enable:
+        return None
+    if not isinstance(panel, _py.int) or isinstance(panel, _py.bool) or panel < 1:
+        raise KernelError(f"T.use_swizzle: panel_size must be a positive constant integer, got {panel_size!r}")
+    if order not in ("row", "col"):
+        raise KernelError(f"T.use_swizzle: order must be 'row' or 'col', got {order!r}")
+    CONTEXT.tracer.rasterization = (panel, order)
     return None
 
 

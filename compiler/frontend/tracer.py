@@ -178,6 +178,7 @@ class Tracer:
         self.block_threads = 0  # threads of the T.Kernel block (product of threads=)
         self.ws_groups: tuple[int, ...] | None = None  # warp groups of the enclosing `with T.ws(...)`
         self.barrier_sites: list[str] = []
+        self.rasterization: tuple[int, str] | None = None  # T.use_swizzle(panel, order)
         # source-line markers for the CUDA back end (compiler/source_lines.py)
         self.line_files: list[str] = []
         self.kernel_site: tuple[str, int, int] | None = None
@@ -206,6 +207,8 @@ class Tracer:
             func = ib.get()
             if self.barrier_sites:
                 func = func.with_attr(tile_ir.BARRIER_SITES, list(self.barrier_sites))
+            if self.rasterization is not None:
+                func = func.with_attr(tile_ir.RASTERIZATION, f"{self.rasterization[1]},{self.rasterization[0]}")
             if self.LINE_MARKERS and self.kernel_site is not None:
                 func = self._split_lines(func)
         except CompileError:

@@ -58,3 +58,69 @@ def bind_grid(mod: tvm.IRModule) -> tvm.IRModule:
         return with_body(func, _Bind(parallel).stmt(func.body))
 
     return rewrite_funcs(mod, run)
+
+
+# ------------------------------------------------------------------ CUDA: block rasterization (T.use_swizzle)
+
+
+def raster_order(x: Any, y: Any, gx: Any, gy: Any, panel: int) -> tuple[Any, Any]:
+    """(bx, by) of the hardware block (x, y) in a `gx` x `gy` grid walked in panels of `panel` block rows:
+    consecutive blocks go down the rows of one panel, then to the next column, so the blocks running at the
+    same time share their A rows (panel rows) and B columns and reuse them from L2. A bijection on the grid
+    (the last panel may be shorter)."""
+    linear = y * gx + x
+    per_panel = panel * gx
+    first = tirx.floordiv(linear, per_panel) * panel
+    idx = tirx.floormod(linear, per_panel)
+    rows = tirx.min(tirx.const(panel, "int32"), gy - first)
+    return tirx.floordiv(idx, rows), first + tirx.floormod(idx, rows)
+
+
+class _Raster(Rewriter):
+    def __init__(self, order: str, panel: int) -> None:
+        self.order = order
+        self.panel = panel
+
+    def visit_For(self, s: Any) -> Any:
+        if s.kind != tirx.ForKind.THREAD_BINDING or not str(s.thread_binding.thread_tag).startswith("blockIdx"):
+            return self.default_stmt(s)
+        loops, chain = {}, []
+        node = s
+        while isinstance(node, tirx.For) and node.kind == tirx.ForKind.THREAD_BINDING \
+                and str(node.thread_binding.thread_tag).startswith("blockIdx"):
+            loops[str(node.thread_binding.thread_tag)] = node
+            chain.append(node)
+            node = node.body
+        if "blockIdx.x" not in loops or "blockIdx.y" not in loops:
+            return s  # one-dimensional grid: nothing to reorder
+        fresh = {tag: tirx.Var(f"{loop.loop_var.name}_hw", "int32") for tag, loop in loops.items()
+                 if tag in ("blockIdx.x", "blockIdx.y")}
+        lx, ly = loops["blockIdx.x"], loops["blockIdx.y"]
+        hx, hy = fresh["blockIdx.x"], fresh["blockIdx.y"]
+        if self.order == "row":
+            bx, by = raster_order(hx, hy, lx.extent, ly.extent, self.panel)
+        else:
+            by, bx = raster_order(hy, hx, ly.extent, lx.extent, self.panel)
+        body: Any = tirx.SeqStmt([tirx.Bind(lx.loop_var, bx), tirx.Bind(ly.loop_var, by), node])
+        # rebuild the block loops inside out, the x and y loops over the hardware indices
+        for loop in reversed(chain):
+            tag = str(loop.thread_binding.thread_tag)
+            var = fresh.get(tag, loop.loop_var)
+            iv = tirx.IterVar(tvm.ir.Range(0, loop.extent), var, tirx.IterVar.ThreadIndex, tag)
+            body = tirx.For(var, loop.min, loop.extent, loop.kind, body, iv, loop.annotations, loop.step)
+        return body
+
+
+def rasterize_blocks(mod: tvm.IRModule) -> tvm.IRModule:
+    """CUDA: `T.use_swizzle(panel, order)` (the function's `tl.rasterization`) remaps the 2-D block index so
+    blocks are walked panel by panel (`raster_order`; order "col" swaps the roles of x and y). Without it,
+    or on a 1-D grid, the function is unchanged. Results do not depend on it; L2 reuse does."""
+    from .. import tile_ir
+
+    def run(func: Any) -> Any:
+        if func.attrs is None or tile_ir.RASTERIZATION not in func.attrs:
+            return func
+        order, panel = str(func.attrs[tile_ir.RASTERIZATION]).split(",")
+        return with_body(func, _Raster(order, int(panel)).stmt(func.body))
+
+    return rewrite_funcs(mod, run)
