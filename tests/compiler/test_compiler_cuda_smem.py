@@ -214,7 +214,7 @@ def test_shared_memory_against_the_analyzer(case):
         assert ours == analyzer, f"measured {relation} (ours {ours}, analyzer {analyzer})"
         assert relation == Relation(our_packing=relation.our_packing, tl_packing=relation.tl_packing,
                                     workspaces=relation.workspaces)
-        assert relation.our_packing - relation.tl_packing == -relation.workspaces
+        assert relation.our_packing - relation.tl_packing == relation.workspaces
         return
     expected = RELATIONS[case.name]
     assert relation == expected, f"measured {relation} (ours {ours}, analyzer {analyzer})"
