@@ -294,8 +294,9 @@ def fragment_reasons(low: Lowered) -> dict[str, str]:
         if gemms:
             out[b.name] = _gemm_refusal(gemms[0], threads)
         elif operand:
-            out[b.name] = (f"an operand of {_op_text(operand[0])}: the mma.sync path reads its operands from "
-                           "shared memory (ldmatrix)")
+            out[b.name] = (f"an operand of {_op_text(operand[0])}: not fed from registers (a register A operand "
+                           "needs the accumulator layout of the same warp rows with one warp across its columns), so "
+                           "ldmatrix reads it from shared memory")
         elif numel % threads:
             out[b.name] = f"{numel} elements, not a multiple of the {threads} threads (no cyclic layout)"
         else:
@@ -659,8 +660,8 @@ def summary(results: list[dict[str, Any]], arches: tuple[str, ...]) -> list[str]
         out.append("- equal totals from different buffers (the differences cancel, see below): "
                    + "; ".join(f"{ex} {_compress(labels)}" for ex, labels in coincidences.items()))
     out.append("")
-    out.append("Why they differ, per example (ours is the same on every arch; TileLang's number differs on "
-               "sm_90/sm_90a where it aligns tiles for TMA). The breakdown: ours - analyzer = fragments we keep in "
+    out.append("Why they differ, per example (both sides align some tiles on sm_90/sm_90a, where TileLang "
+               "aligns them for TMA and wgmma; the buffers listed are those of our sm_80 arena). The breakdown: ours - analyzer = fragments we keep in "
                "shared memory + version differences - TileLang-only buffers + our packing - TileLang's packing "
                "(packing = total - sum of the side's buffers: reuse < 0, alignment gaps > 0).")
     out.append("")
@@ -731,7 +732,7 @@ def main() -> None:
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; nvcc: {nvcc_version()}; "
         f"compiler and analyzer at {f'commit {args.commit} (a clean checkout)' if args.commit else git_state()}",
         "- Cases: tests/example_cases.py CPU_CASES + GPU_SIZES (each call once); `dyn smem (ours)` is the CUDA back "
-        "end's dynamic shared memory (`CudaBuild.dynamic_smem`), the same on every arch; `analyzer (TileLang)` is "
+        "end's dynamic shared memory (`CudaBuild.dynamic_smem`) for that arch; `analyzer (TileLang)` is "
         "`shared_memory_bytes` of the analyzer for that arch (TileLang 0.1.15's `dyn_shared_memory_buf`, "
         "docs/analyzer.md); registers, static smem and spills from ptxas -v (`build_artifact`, nvcc -O3). "
         "`refused`: the analyzer reports an error (TL101, ...) for the kernel on that arch.",
