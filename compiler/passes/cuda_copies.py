@@ -60,7 +60,7 @@ from ..ir import walk
 from ..ir_rewrite import BufferSubst, Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
 from .lower_tile_ops import _load, _store
-from .cuda_threads import (ALIGN_ATTR, ARCH_ATTR, ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, THREADS_KEY, InThreadLoop,
+from .cuda_threads import (ALIGN_ATTR, ARCH_ATTR, ASYNC_KEY, PIPELINE_KEY, SPREAD_KEY, THREADS_KEY, InThreadLoop, ThreadRewriter,
                            sync_stmt)
 
 PRELUDE = r"""
@@ -218,19 +218,12 @@ def _element_loop(src: RegionRef, dst: RegionRef, tx: Any, threads: int, key: st
     return tirx.For(o, _c(0), _c(rounds), tirx.ForKind.SERIAL, body, None, {key: 1})
 
 
-class _Copies(Rewriter):
+class _Copies(ThreadRewriter):
     """Inside one block's thread loop: pipelined loops first, then the remaining chunkable copies."""
 
     def __init__(self, tx: Any, threads: int) -> None:
-        self.tx = tx
-        self.threads = threads
+        super().__init__(tx, threads)
         self.versioned: dict[Any, Any] = {}
-        self.analyzer = tvm.sym.Analyzer()
-
-    def visit_Bind(self, s: Any) -> Any:
-        if str(s.var.ty.dtype).startswith("int"):
-            self.analyzer.bind(s.var, s.value)
-        return s
 
     def visit_Evaluate(self, s: Any) -> Any:
         op = tile_ir.decode(s)

@@ -50,7 +50,7 @@ from ..errors import NotSupported
 from ..ir import walk
 from ..ir_rewrite import Rewriter, rewrite_funcs, with_body
 from ..tile_ir import RegionRef
-from .cuda_threads import ASYNC_KEY, ROLE_KEY, InThreadLoop, is_thread_loop, role_shape, sync_stmt
+from .cuda_threads import ASYNC_KEY, ROLE_KEY, InThreadLoop, ThreadRewriter, is_thread_loop, role_shape, sync_stmt
 
 PRELUDE = r"""
 // tilelsp mbarrier helpers (shared-memory barrier objects, PTX mbarrier.*)
@@ -230,16 +230,7 @@ def _call(name: str, *args: Any) -> Any:
     return tirx.Evaluate(tirx.call_extern("int32", name, *args))
 
 
-class _Mbarriers(Rewriter):
-    def __init__(self, tx: Any, threads: int) -> None:
-        self.tx = tx
-        self.threads = threads
-        self.analyzer = tvm.sym.Analyzer()
-
-    def visit_Bind(self, s: Any) -> Any:
-        if str(s.var.ty.dtype).startswith("int"):
-            self.analyzer.bind(s.var, s.value)
-        return s
+class _Mbarriers(ThreadRewriter):
 
     def visit_Evaluate(self, s: Any) -> Any:
         op = tile_ir.decode(s)

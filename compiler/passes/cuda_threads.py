@@ -478,6 +478,21 @@ def _follow_roles(rw: Any) -> Any:
     return rw
 
 
+class ThreadRewriter(Rewriter):
+    """A rewriter of one block's (or role's) thread loop body: `tx` and `threads`, and an analyzer that
+    knows the integer let-bound values in scope (a start `base + ko * 16` with `base = bz * 64`)."""
+
+    def __init__(self, tx: Any, threads: int) -> None:
+        self.tx = tx
+        self.threads = threads
+        self.analyzer = tvm.sym.Analyzer()
+
+    def visit_Bind(self, s: Any) -> Any:
+        if str(s.var.ty.dtype).startswith("int"):
+            self.analyzer.bind(s.var, s.value)
+        return s
+
+
 class InThreadLoop(Rewriter):
     """Rewrites the body of each block's `threadIdx.x` loop with `make(tx, threads)`'s rewriter (which
     keeps them as `.tx` and `.threads`; inside a `T.ws` role they are the role's)."""
