@@ -61,9 +61,12 @@ class WorkerHung(WorkerFailed):
 class WorkerProcess:
     """The child process that runs `build_index`; one request at a time."""
 
-    def __init__(self, timeout_s: float = 60.0, start_timeout_s: float = 60.0) -> None:
+    def __init__(self, timeout_s: float = 60.0, start_timeout_s: float = 60.0, module: str = "tilelsp.worker",
+                 label: str = "analysis") -> None:
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
+        self.module = module  # `python -m <module>`: tilelsp.worker (the analyzer) or tilelsp.compile_worker
+        self.label = label
         self.pid: int | None = None
         self.starts = 0
         self._proc: asyncio.subprocess.Process | None = None
@@ -77,7 +80,7 @@ class WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tilelsp.worker",
+            sys.executable, "-m", self.module,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None, env=env,
         )
         self._proc = proc
@@ -86,9 +89,9 @@ class WorkerProcess:
             ready = await asyncio.wait_for(self._read(proc), self.start_timeout_s)
         except (asyncio.TimeoutError, WorkerFailed) as err:
             await self._kill()
-            raise WorkerFailed(f"the analysis worker did not start: {err or 'timed out'}") from None
+            raise WorkerFailed(f"the {self.label} worker did not start: {err or 'timed out'}") from None
         self.pid = ready[1] if isinstance(ready, tuple) and ready[0] == "ready" else proc.pid
-        log.info("analysis worker started (pid %s)", self.pid)
+        log.info("%s worker started (pid %s)", self.label, self.pid)
         return proc
 
     async def _read(self, proc: asyncio.subprocess.Process) -> Any:
@@ -99,14 +102,14 @@ class WorkerProcess:
             body = await proc.stdout.readexactly(size)
         except (asyncio.IncompleteReadError, ConnectionError) as err:
             code = await _exit_code(proc)
-            raise WorkerFailed(f"the analysis worker exited (code {code})") from err
+            raise WorkerFailed(f"the {self.label} worker exited (code {code})") from err
         return pickle.loads(body)
 
     async def request(self, *payload: Any) -> Any:
         """Send one request and wait for its answer; WorkerFailed when the worker dies or hangs."""
         if self._proc is not None and not self.alive:
-            log.warning("the analysis worker (pid %s) exited with code %s; starting a new one",
-                        self.pid, self._proc.returncode)
+            log.warning("the %s worker (pid %s) exited with code %s; starting a new one",
+                        self.label, self.pid, self._proc.returncode)
         proc = self._proc if self.alive else await self._start()
         assert proc.stdin is not None
         self._next_id += 1
@@ -117,7 +120,7 @@ class WorkerProcess:
             await proc.stdin.drain()
         except (ConnectionError, RuntimeError) as err:
             code = await _exit_code(proc)
-            raise WorkerFailed(f"the analysis worker exited (code {code})") from err
+            raise WorkerFailed(f"the {self.label} worker exited (code {code})") from err
         try:
             while True:
                 answer = await asyncio.wait_for(self._read(proc), self.timeout_s)
@@ -125,7 +128,7 @@ class WorkerProcess:
                     return answer
         except asyncio.TimeoutError:
             await self._kill()
-            raise WorkerHung(f"the analysis took longer than {self.timeout_s:g} s; the worker was killed") from None
+            raise WorkerHung(f"the {self.label} took longer than {self.timeout_s:g} s; the worker was killed") from None
 
     async def analyze(self, job: Job) -> tuple[Any, float]:
         answer = await self.request("analyze", job.text, job.path, job.settings.config, job.settings.requests)
@@ -141,7 +144,7 @@ class WorkerProcess:
         try:
             await asyncio.wait_for(proc.wait(), 10)
         except asyncio.TimeoutError:
-            log.warning("analysis worker %s did not exit after SIGKILL", proc.pid)
+            log.warning("%s worker %s did not exit after SIGKILL", self.label, proc.pid)
 
     async def close(self) -> None:
         proc, self._proc = self._proc, None

@@ -45,6 +45,7 @@ from pygls.uris import to_fs_path
 
 from . import __version__
 from .analysis import Job, Outcome, Scheduler, WorkerProcess
+from .compile import CompileJob, CompileOutcome, CompileService, kernel_jobs, lens_title, smem_notices
 from .client_support import ClientSupport
 from .convert import diagnostics_to_lsp
 from .documents import Document, Documents, split_lines
@@ -100,6 +101,8 @@ class DocState:
     result_id: str | None = None
     reported_id: str | None = None  # what the client last pulled
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    compiled: CompileOutcome | None = None  # the last compile that finished (compile-on-save)
+    compile_diagnostics: list[types.Diagnostic] = field(default_factory=list)  # code points, source tilec
 
 
 # --------------------------------------------------------------------------- protocol
@@ -232,6 +235,10 @@ class TileLanguageServer(LanguageServer):
         self.settings_epoch = 0  # bumped on every settings or pyproject.toml change
         self._refresh_scheduled = False
         self._pending_refresh: set[str] = set()
+        self.compiler = CompileService(self._compiled, self._compile_progress)
+        self.progress_support = False
+        self.lens_refresh_support = False
+        self.generated: dict[str, str] = {}  # tilelsp:// URI -> text (commands' generated code)
 
     # ------------------------------------------------------------------ lifecycle
     def configure_client(self, params: types.InitializeParams) -> None:
@@ -244,6 +251,8 @@ class TileLanguageServer(LanguageServer):
         self.refresh_support = bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
         self.inlay_refresh_support = bool(workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support)
         self.config_support = bool(workspace and workspace.configuration)
+        self.progress_support = bool(caps.window and caps.window.work_done_progress)
+        self.lens_refresh_support = bool(workspace and workspace.code_lens and workspace.code_lens.refresh_support)
         self.support = ClientSupport.of(caps)
         settings, problems = parse_settings(section_of(params.initialization_options))
         self.init_settings = settings
@@ -283,6 +292,7 @@ class TileLanguageServer(LanguageServer):
 
     async def close(self) -> None:
         await self.scheduler.close()
+        await self.compiler.close()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside a request: a body that is not JSON is answered; the rest is logged, not shown."""
@@ -293,8 +303,9 @@ class TileLanguageServer(LanguageServer):
             return  # the request was answered with the error already
         log.error("%s: %s", getattr(source, "__name__", source), error)
 
-    def shutdown(self) -> None:  # the transport closed: never leave the worker behind
+    def shutdown(self) -> None:  # the transport closed: never leave the workers behind
         self.worker.kill_now()
+        self.compiler.worker.kill_now()
         super().shutdown()
 
     # ------------------------------------------------------------------ features module
@@ -449,7 +460,8 @@ class TileLanguageServer(LanguageServer):
         if latest is None:
             return
         lines = latest.lines
-        state.client_diagnostics = convert(latest.diagnostics, uri, lambda _: lines, self.encoding, to_client=True)
+        state.client_diagnostics = convert(latest.diagnostics + state.compile_diagnostics, uri, lambda _: lines,
+                                           self.encoding, to_client=True)
         body = repr(state.client_diagnostics)  # attrs reprs: every field, deterministic
         state.result_id = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         if self.pull_mode:
@@ -460,12 +472,132 @@ class TileLanguageServer(LanguageServer):
                 uri=uri, diagnostics=state.client_diagnostics, version=latest.version))
         _wake(self._changed)
 
-    def _schedule_refresh(self, diagnostics: bool = False, inlay: bool = False) -> None:
+    # ------------------------------------------------------------------ compile-on-save
+    def compile_document(self, uri: str, reason: str) -> str | None:
+        """Queue a compile of the saved file; the reason it was not queued, else None."""
+        state, doc = self.states.get(uri), self.documents.get(uri)
+        if state is None or doc is None or state.settings is None or not state.analysable:
+            return "the document is not open"
+        if not state.settings.trusted:
+            return ("compiling runs the file's module: the workspace is not trusted (set tilelsp.trusted, or let the "
+                    "editor say the workspace is trusted)")
+        path = _fs_path(uri)
+        if path is None or not os.path.isfile(path):
+            return "the document is not a file on disk"
+        kernels = kernel_jobs(state.good.index) if state.good is not None else []
+        if not kernels:
+            return "no fully instantiated kernel in the file (see tilelsp.instantiate)"
+        s = state.settings
+        self.compiler.submit(CompileJob(uri, path, doc.version, tuple(kernels), s.compile_target, s.config.arches,
+                                        s.compile_timeout_s, reason))
+        self._schedule_refresh(lens=True)
+        return None
+
+    def _compile_progress(self, job: CompileJob, begin: bool) -> None:
+        if not self.progress_support:
+            return
+        token = f"tilelsp-compile-{id(job)}"
+        name = os.path.basename(job.path)
+        if begin:
+            def started(future: Any) -> None:
+                if future.exception() is None and self.compiler.running is job:
+                    self.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                        title=f"Compiling {name}", message=f"{len(job.kernels)} kernel(s), target {job.target}",
+                        cancellable=False))
+            self.work_done_progress.create(token).add_done_callback(started)
+        elif token in self.work_done_progress.tokens:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{name} compiled"))
+
+    def _compiled(self, outcome: CompileOutcome) -> None:
+        uri = outcome.job.uri
+        state = self.states.get(uri)
+        if state is None or outcome.cancelled:
+            return
+        state.compiled = outcome
+        found: list[Any] = []
+        if outcome.error is not None:
+            from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+
+            line = min((k[2] for k in outcome.job.kernels), default=0)
+            found.append(Diagnostic(range=Range(Position(line, 0), Position(line, 0)),
+                                    severity=Severity.WARNING, code="TL953",
+                                    message=f"the compiler worker failed; the server keeps running: "
+                                            f"{outcome.error.splitlines()[0]}"))
+            self.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Warning, message=f"tilelsp: compiling {os.path.basename(outcome.job.path)}: "
+                                                        f"{outcome.error.splitlines()[0]}"))
+        elif outcome.result is not None:
+            seen = set()
+            groups = [outcome.result.get("load_error") or []] + [b["diagnostics"] for b in outcome.result.get("builds", [])]
+            for group in groups:
+                for d in group:
+                    key = (d.code, d.range.start.line, d.message)
+                    # TileLang's refusals (TL1xx-TL5xx) are the analyzer's diagnostics already
+                    if key not in seen and d.code.startswith("TL95"):
+                        seen.add(key)
+                        found.append(d)
+            index = state.good.index if state.good is not None else None
+            if index is not None:
+                from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+
+                for line, message in smem_notices(index, outcome.result):
+                    found.append(Diagnostic(range=Range(Position(line, 0), Position(line, 0)),
+                                            severity=Severity.INFORMATION, code="TL954", message=message))
+        from .convert import to_lsp
+
+        diagnostics = []
+        for d in found:
+            lsp = to_lsp(d, uri)
+            lsp.source = "tilec"
+            lsp.code_description = None
+            diagnostics.append(lsp)
+        state.compile_diagnostics = diagnostics
+        if state.latest is not None:
+            self._publish(uri, state)
+        self._schedule_refresh(lens=True)
+        log.info("compiled %s in %.2f s%s", uri, outcome.seconds, f": {outcome.error}" if outcome.error else "")
+
+    def code_lenses(self, uri: str) -> list[types.CodeLens]:
+        state = self.states.get(uri)
+        if state is None or state.good is None or state.settings is None:
+            return []
+        kernels = kernel_jobs(state.good.index)
+        lenses = []
+        outcome = state.compiled
+        builds: dict[str, list[dict[str, Any]]] = {}
+        if outcome is not None and outcome.result is not None:
+            for b in outcome.result.get("builds", []):
+                builds.setdefault(b["call"], []).append(b)
+        compiling = self.compiler.pending(uri)
+        for name, call, line in kernels:
+            if not state.settings.trusted:
+                title = "tilec: not compiled (untrusted workspace: set tilelsp.trusted)"
+            elif compiling:
+                title = "tilec: compiling…"
+            elif outcome is not None and outcome.error is not None:
+                title = f"tilec: the compiler worker failed ({outcome.error.splitlines()[0][:80]})"
+            elif call in builds:
+                title = lens_title(builds[call])
+                if len(kernels) > 1:
+                    title += f" — {call}"
+            elif outcome is not None and outcome.result is not None and outcome.result.get("load_error"):
+                first = outcome.result["load_error"][0]
+                title = f"tilec: the file does not load ({first.code} {first.message[:80]})"
+            else:
+                title = "tilec: save to compile" if state.settings.compile_on_save else "tilec: compile"
+            rng = types.Range(types.Position(line, 0), types.Position(line, 0))
+            lenses.append(types.CodeLens(range=rng, command=types.Command(
+                title=title, command="tilelsp.compile", arguments=[uri])))
+        return lenses
+
+    def _schedule_refresh(self, diagnostics: bool = False, inlay: bool = False, lens: bool = False) -> None:
         """Ask the client to pull again, at most once per loop iteration."""
         if diagnostics and self.refresh_support:
             self._pending_refresh.add("diagnostic")
         if inlay and self.inlay_refresh_support:
             self._pending_refresh.add("inlay")
+        if lens and self.lens_refresh_support:
+            self._pending_refresh.add("lens")
         if self._pending_refresh and not self._refresh_scheduled:
             self._refresh_scheduled = True
             asyncio.get_running_loop().call_soon(self._send_refresh)
@@ -477,6 +609,8 @@ class TileLanguageServer(LanguageServer):
             self.workspace_diagnostic_refresh(None).add_done_callback(_log_failure("workspace/diagnostic/refresh"))
         if "inlay" in pending:
             self.workspace_inlay_hint_refresh(None).add_done_callback(_log_failure("workspace/inlayHint/refresh"))
+        if "lens" in pending:
+            self.workspace_code_lens_refresh(None).add_done_callback(_log_failure("workspace/codeLens/refresh"))
 
     async def wait_for_analysis(self, uri: str, timeout: float) -> None:
         """Wait for the document's pending analysis (moved to the front of the queue), if there is one."""
@@ -800,6 +934,107 @@ def code_action(ls: TileLanguageServer, params: types.CodeActionParams) -> list[
         return f.code_actions(index, doc.text, ls.range_in(doc, params.range), diagnostics, config, uri)
 
     return ls.answer("codeAction", uri, [], call)
+
+
+# --------------------------------------------------------------------------- compile-on-save and commands
+
+GENERATED_KINDS = {"cuda": ("cuda", ".cu"), "ptx": ("ptx", ".ptx"), "tir": ("tir", ".py"), "lowered": ("lowered", ".py")}
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+def did_save(ls: TileLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    state = ls.states.get(uri)
+    if state is None or state.settings is None or not state.settings.compile_on_save:
+        return
+    why = ls.compile_document(uri, "save")
+    if why is not None:
+        log.info("not compiling %s on save: %s", uri, why)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+def code_lens(ls: TileLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    try:
+        return ls.code_lenses(params.text_document.uri)
+    except Exception:  # noqa: BLE001 - a failing lens answers empty, the server stays up
+        log.exception("codeLens failed on %s", params.text_document.uri)
+        return []
+
+
+def _kernel_call(ls: TileLanguageServer, uri: str, kernel: int) -> tuple[str, str] | str:
+    """(file path, instantiation call) of the document's kernel number `kernel`, or why there is none."""
+    state = ls.states.get(uri)
+    path = _fs_path(uri)
+    if state is None or state.settings is None or path is None:
+        return "the document is not open"
+    if not state.settings.trusted:
+        return "compiling runs the file's module: the workspace is not trusted (set tilelsp.trusted)"
+    kernels = kernel_jobs(state.good.index) if state.good is not None else []
+    if not 0 <= kernel < len(kernels):
+        return f"no fully instantiated kernel number {kernel} (the file has {len(kernels)})"
+    return path, kernels[kernel][1]
+
+
+@server.command("tilelsp.compile")
+def command_compile(ls: TileLanguageServer, uri: str) -> dict[str, Any]:
+    """Compile the document's kernels now (as on save); the result arrives as diagnostics and code lenses."""
+    why = ls.compile_document(uri, "command")
+    return {"queued": why is None, "reason": why}
+
+
+@server.command("tilelsp.showGenerated")
+async def command_show_generated(ls: TileLanguageServer, uri: str, *rest: Any) -> dict[str, Any]:
+    """Arguments: uri, then optionally kind ("cuda" default, "ptx", "tir", "lowered"), kernel number (0), arch.
+    Generates that code for one kernel; answers a `tilelsp://` URI whose text the client reads with the
+    `tilelsp/generatedDocument` request (the extensions show it as a read-only document)."""
+    kind = str(rest[0]) if len(rest) > 0 else "cuda"
+    kernel = int(rest[1]) if len(rest) > 1 and str(rest[1]).isdigit() else 0
+    arch = str(rest[2]) if len(rest) > 2 else ""
+    if kind not in GENERATED_KINDS:
+        return {"error": f"kind must be one of {', '.join(GENERATED_KINDS)}"}
+    found = _kernel_call(ls, uri, kernel)
+    if isinstance(found, str):
+        return {"error": found}
+    path, call = found
+    state = ls.states[uri]
+    arch = arch or (state.settings.config.arches[0] if state.settings.config.arches else "sm_90")
+    argv = ["build", path, "--instantiate", call, "--emit", GENERATED_KINDS[kind][0]]
+    if kind in ("cuda", "ptx"):
+        argv += ["--target", "cuda", "--arch", arch]
+    answer = await ls.compiler.tilec(argv, state.settings.compile_timeout_s)
+    if answer["code"] != 0:
+        return {"error": (answer["stdout"] + answer["stderr"]).strip() or f"tilec exited with {answer['code']}"}
+    name = os.path.splitext(os.path.basename(path))[0]
+    target = f"{arch}." if kind in ("cuda", "ptx") else ""
+    generated = f"tilelsp://generated/{name}.{kernel}.{target}{kind}{GENERATED_KINDS[kind][1]}"
+    ls.generated[generated] = answer["stdout"]
+    return {"uri": generated}
+
+
+@server.feature("tilelsp/generatedDocument")
+def generated_document(ls: TileLanguageServer, params: Any) -> dict[str, Any] | None:
+    """The text of a `tilelsp://` document made by `tilelsp.showGenerated` (null when unknown)."""
+    uri = getattr(params, "uri", None) if not isinstance(params, dict) else params.get("uri")
+    text = ls.generated.get(str(uri))
+    return None if text is None else {"uri": uri, "text": text}
+
+
+@server.command("tilelsp.runCheck")
+async def command_run_check(ls: TileLanguageServer, uri: str, *rest: Any) -> dict[str, Any]:
+    """Arguments: uri, then optionally the kernel number (0). `tilec run FILE --instantiate CALL --check` in the
+    compile worker (CPU, random inputs against the file's `ref_program`)."""
+    kernel = int(rest[0]) if rest and str(rest[0]).isdigit() else 0
+    found = _kernel_call(ls, uri, kernel)
+    if isinstance(found, str):
+        return {"error": found}
+    path, call = found
+    answer = await ls.compiler.tilec(["run", path, "--instantiate", call, "--check"],
+                                     ls.states[uri].settings.compile_timeout_s)
+    output = (answer["stdout"] + answer["stderr"]).strip()
+    ls.window_show_message(types.ShowMessageParams(
+        type=types.MessageType.Info if answer["code"] == 0 else types.MessageType.Warning,
+        message=f"tilec run --check {call}: exit {answer['code']}" + (f"\n{output}" if output else "")))
+    return {"exitCode": answer["code"], "output": output}
 
 
 # --------------------------------------------------------------------------- logging and CLI

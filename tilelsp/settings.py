@@ -17,6 +17,10 @@ pyproject.toml):
 | `nearLimit` | TL103's warning threshold, a fraction of the limit | `tilelint --near-limit` |
 | `failOn` | the lowest severity shown: `information` (default), `warning` or `error` | |
 | `debounceMs` | wait after the last edit before analysing (default 150) | |
+| `trusted` | the workspace is trusted: the server may run the compiler, which executes the file's module (default false) | |
+| `compileOnSave` | compile each instantiated kernel when the file is saved (default true; needs `trusted`) | |
+| `compileTarget` | `auto` (CUDA when nvcc is found, else CPU), `cuda` or `cpu` | `tilec build --target` |
+| `compileTimeoutS` | seconds a compile may take before its worker is killed (default 120) | |
 
 A bad value is skipped with a message; it never stops the server.
 """
@@ -35,6 +39,8 @@ from analyzer.diagnostics import Severity
 SECTION = "tilelsp"
 DEFAULT_DEBOUNCE_MS = 150
 MAX_DEBOUNCE_MS = 10_000
+DEFAULT_COMPILE_TIMEOUT_S = 120.0
+COMPILE_TARGETS = ("auto", "cuda", "cpu")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class Settings:
     near_limit: float | None = None
     fail_on: Severity | None = None
     debounce_ms: int | None = None
+    trusted: bool | None = None
+    compile_on_save: bool | None = None
+    compile_target: str | None = None
+    compile_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,10 @@ class DocumentSettings:
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     pyproject: str | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
+    trusted: bool = False
+    compile_on_save: bool = True
+    compile_target: str = "auto"
+    compile_timeout_s: float = DEFAULT_COMPILE_TIMEOUT_S
 
 
 def _strings(value: Any, key: str, problems: list[str]) -> tuple[str, ...] | None:
@@ -81,7 +95,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         return Settings(), problems
     if not isinstance(raw, dict):
         return Settings(), [f"settings section {SECTION} must be an object; ignored"]
-    known = {"archs", "arch", "instantiate", "select", "ignore", "nearLimit", "failOn", "debounceMs"}
+    known = {"archs", "arch", "instantiate", "select", "ignore", "nearLimit", "failOn", "debounceMs", "trusted",
+             "compileOnSave", "compileTarget", "compileTimeoutS"}
     for key in sorted(set(raw) - known):
         problems.append(f"unknown setting {SECTION}.{key}; ignored")
     archs = None
@@ -110,7 +125,26 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         problems.append(f"setting {SECTION}.debounceMs must be a number of milliseconds in [0, {MAX_DEBOUNCE_MS}]; "
                         "ignored")
         debounce = None
+    flags = {}
+    for key in ("trusted", "compileOnSave"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, bool):
+            problems.append(f"setting {SECTION}.{key} must be true or false; ignored")
+            value = None
+        flags[key] = value
+    target = raw.get("compileTarget")
+    if target is not None and target not in COMPILE_TARGETS:
+        problems.append(f"setting {SECTION}.compileTarget must be one of {', '.join(COMPILE_TARGETS)}; ignored")
+        target = None
+    timeout = raw.get("compileTimeoutS")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        problems.append(f"setting {SECTION}.compileTimeoutS must be a positive number of seconds; ignored")
+        timeout = None
     return Settings(
+        trusted=flags["trusted"],
+        compile_on_save=flags["compileOnSave"],
+        compile_target=target,
+        compile_timeout_s=float(timeout) if timeout is not None else None,
         archs=archs,
         instantiate=_strings(raw.get("instantiate"), "instantiate", problems) if "instantiate" in raw else None,
         select=tuple(c.upper() for c in select) if select else None,
@@ -134,7 +168,11 @@ def merge(base: Config, layers: list[Settings], pyproject: str | None = None,
     requests: tuple[str, ...] = ()
     fail_on = Severity.INFORMATION
     debounce = DEFAULT_DEBOUNCE_MS
+    compiling: dict[str, Any] = {}
     for layer in layers:
+        for key in ("trusted", "compile_on_save", "compile_target", "compile_timeout_s"):
+            if getattr(layer, key) is not None:
+                compiling[key] = getattr(layer, key)
         config = config.merged(arches=layer.archs, select=layer.select, ignore=layer.ignore,
                                near_limit=layer.near_limit)
         if layer.instantiate is not None:
@@ -143,7 +181,7 @@ def merge(base: Config, layers: list[Settings], pyproject: str | None = None,
             fail_on = layer.fail_on
         if layer.debounce_ms is not None:
             debounce = layer.debounce_ms
-    return DocumentSettings(config, requests, fail_on, debounce, pyproject, problems)
+    return DocumentSettings(config, requests, fail_on, debounce, pyproject, problems, **compiling)
 
 
 class ProjectConfigs:

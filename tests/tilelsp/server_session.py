@@ -102,7 +102,8 @@ async def published(client: LanguageClient, uri: str, version: int | None = None
 
 
 def capabilities(*, encodings: list[str] | None = None, pull: bool = False, configuration: bool = False,
-                 watch: bool = False, refresh: bool = False, rich: bool = True) -> types.ClientCapabilities:
+                 watch: bool = False, refresh: bool = False, rich: bool = True,
+                 progress: bool = False) -> types.ClientCapabilities:
     """What the test client says it supports; `rich=False` drops Markdown and snippets."""
     markdown = [types.MarkupKind.Markdown, types.MarkupKind.PlainText] if rich else [types.MarkupKind.PlainText]
     return types.ClientCapabilities(
@@ -134,7 +135,9 @@ def capabilities(*, encodings: list[str] | None = None, pull: bool = False, conf
             did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
             if watch else None,
             diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True) if refresh else None,
+            code_lens=types.CodeLensWorkspaceClientCapabilities(refresh_support=True) if refresh else None,
         ),
+        window=types.WindowClientCapabilities(work_done_progress=True) if progress else None,
     )
 
 

@@ -1,0 +1,209 @@
+"""Compile-on-save: the compiler runs in its own worker process, one file at a time, newest save only.
+
+`CompileService` owns a `WorkerProcess` running `tilelsp.compile_worker` (started on first use; it imports the
+compiler and TVM, the server never does). A save queues the file's compile job; a newer save of the same file
+replaces the queued job, and if that file is compiling right now the worker is killed and the new job runs on
+a fresh one (a compile that would only be thrown away is not waited for). A compile that exceeds its
+timeout, or a worker that dies (a crash in the compiler, or the user's module calling `os._exit`), ends the
+job with an error the server shows; the next job starts a new worker. Commands that need the compiler
+(`tilec build --emit ...`, `tilec run --check`) go through the same worker, one request at a time.
+
+The server turns results into diagnostics (source `tilec`), code lenses and a notice where the compiler's
+shared memory differs from the analyzer's estimate (`kernel_jobs`, `lens_title`, `smem_notices`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import WorkerFailed, WorkerHung, WorkerProcess
+
+log = logging.getLogger("tilelsp.compile")
+
+
+@dataclass(frozen=True)
+class CompileJob:
+    uri: str
+    path: str
+    version: int | None
+    kernels: tuple[tuple[str, str, int], ...]  # (name, instantiation call, 0-based line of the kernel function)
+    target: str  # auto | cuda | cpu
+    archs: tuple[str, ...]
+    timeout_s: float
+    reason: str = "save"  # save | command
+
+
+@dataclass
+class CompileOutcome:
+    job: CompileJob
+    result: dict[str, Any] | None  # compile_worker.compile_file's answer
+    seconds: float
+    error: str | None = None  # the worker died or hung
+    cancelled: bool = False  # a newer save replaced it
+    finished: float = field(default_factory=time.monotonic)
+
+
+def instantiation_call(site: str, instantiation: dict[str, Any]) -> str | None:
+    """`site(k=v, ...)` from the analyzer's instantiation (None when a value has no Python literal)."""
+    parts = []
+    for key, value in instantiation.items():
+        if isinstance(value, bool) or isinstance(value, (int, float, str)) or value is None:
+            parts.append(f"{key}={value!r}")
+        else:
+            return None
+    return f"{site}({', '.join(parts)})"
+
+
+def kernel_jobs(index: Any) -> list[tuple[str, str, int]]:
+    """(name, call, line) of every fully instantiated kernel of an analyzed document, each call once."""
+    out: list[tuple[str, str, int]] = []
+    seen = set()
+    for k in getattr(index, "kernels", ()):
+        if k.facts.get("unbound"):
+            continue
+        call = instantiation_call(k.site, k.instantiation)
+        if call is None or call in seen:
+            continue
+        seen.add(call)
+        out.append((k.site, call, k.function_range.start.line))
+    return out
+
+
+def lens_title(builds: list[dict[str, Any]]) -> str:
+    """One line for the builds of one call: per arch shared memory, registers, spills and time."""
+    parts = []
+    for b in builds:
+        if not b["ok"]:
+            first = b["diagnostics"][0] if b["diagnostics"] else None
+            parts.append(f"{b['arch']}: failed ({first.code} {first.message[:60]})" if first else f"{b['arch']}: failed")
+        elif b["target"] == "cuda":
+            spills = b.get("spill_store", 0) + b.get("spill_load", 0)
+            static = f" + {b['static_smem']} B static" if b.get("static_smem") else ""
+            parts.append(f"{b['arch']}: {b['dyn_smem']} B smem{static}, {b['registers']} regs, "
+                         f"{spills} B spills, {b['seconds']:.1f} s")
+        else:
+            parts.append(f"cpu: built in {b['seconds']:.2f} s")
+    return "tilec " + " | ".join(parts)
+
+
+def smem_notices(index: Any, result: dict[str, Any]) -> list[tuple[int, str]]:
+    """(0-based line, message) where a CUDA build's dynamic shared memory is not the analyzer's estimate."""
+    estimates: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for k in getattr(index, "kernels", ()):
+        call = instantiation_call(k.site, k.instantiation)
+        if call is not None:
+            line = k.range.start.line if k.range is not None else k.function_range.start.line
+            estimates[(k.site, call)] = (line, k.facts.get("per_arch", {}))
+    out = []
+    for b in result.get("builds", []):
+        if not b["ok"] or b["target"] != "cuda":
+            continue
+        line, per_arch = estimates.get((b["name"], b["call"]), (b["line"], {}))
+        expected = per_arch.get(b["arch"], {}).get("shared_memory_bytes")
+        if expected is not None and expected != b["dyn_smem"]:
+            out.append((line, f"{b['call']} on {b['arch']}: the compiler allocates {b['dyn_smem']} B of dynamic shared "
+                              f"memory, the analyzer estimates {expected} B"))
+    return out
+
+
+class CompileService:
+    """One compile worker; per file the newest save only; a running compile of a file saved again is killed."""
+
+    def __init__(self, deliver: Callable[[CompileOutcome], None],
+                 progress: Callable[[CompileJob, bool], None] | None = None) -> None:
+        self.worker = WorkerProcess(timeout_s=120.0, start_timeout_s=120.0, module="tilelsp.compile_worker",
+                                    label="compile")
+        self._deliver = deliver
+        self._progress = progress
+        self._pending: OrderedDict[str, CompileJob] = OrderedDict()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.running: CompileJob | None = None
+        self._cancelled: CompileJob | None = None
+        self.runs = 0
+
+    def submit(self, job: CompileJob) -> None:
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._consume())
+        self._pending.pop(job.uri, None)
+        self._pending[job.uri] = job
+        if self.running is not None and self.running.uri == job.uri:
+            log.info("a newer save of %s: cancelling its running compile", job.uri)
+            self._cancelled = self.running
+            asyncio.get_running_loop().create_task(self.worker._kill())
+        self._wakeup.set()
+
+    def pending(self, uri: str) -> bool:
+        return uri in self._pending or (self.running is not None and self.running.uri == uri)
+
+    async def _consume(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            if not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            _, job = self._pending.popitem(last=False)
+            outcome = await self._run(job)
+            try:
+                self._deliver(outcome)
+            except Exception:  # noqa: BLE001 - a bad result must not stop the queue
+                log.exception("delivering the compile of %s failed", job.uri)
+
+    async def _run(self, job: CompileJob) -> CompileOutcome:
+        spec = {"path": job.path, "target": job.target, "archs": list(job.archs),
+                "kernels": [{"name": n, "call": c, "line": line} for n, c, line in job.kernels]}
+        started = time.perf_counter()
+        async with self._lock:
+            self.running = job
+            self.runs += 1
+            if self._progress is not None:
+                self._progress(job, True)
+            try:
+                self.worker.timeout_s = job.timeout_s
+                answer = await self.worker.request("compile", spec)
+                if answer[0] == "result":
+                    return CompileOutcome(job, answer[2], time.perf_counter() - started)
+                return CompileOutcome(job, None, time.perf_counter() - started, f"the compiler failed:\n{answer[2]}")
+            except WorkerFailed as err:
+                if self._cancelled is job:
+                    return CompileOutcome(job, None, time.perf_counter() - started, None, cancelled=True)
+                kind = "hung" if isinstance(err, WorkerHung) else "crashed"
+                log.error("compile worker %s while compiling %s: %s", kind, job.uri, err)
+                return CompileOutcome(job, None, time.perf_counter() - started, str(err))
+            finally:
+                self.running = None
+                if self._cancelled is job:
+                    self._cancelled = None
+                if self._progress is not None:
+                    self._progress(job, False)
+
+    async def tilec(self, argv: list[str], timeout_s: float) -> dict[str, Any]:
+        """`tilec ARGV` in the worker (after any compile in flight): {"code", "stdout", "stderr"}."""
+        async with self._lock:
+            self.worker.timeout_s = timeout_s
+            try:
+                answer = await self.worker.request("tilec", argv)
+            except WorkerFailed as err:
+                return {"code": -1, "stdout": "", "stderr": str(err)}
+        if answer[0] != "result":
+            return {"code": -1, "stdout": "", "stderr": str(answer[2])}
+        return answer[2]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        await self.worker.close()

@@ -1,0 +1,161 @@
+"""The compile worker: a child process that runs the compiler for the server (compile-on-save).
+
+`python -m tilelsp.compile_worker` speaks the framing of `tilelsp.worker` (a 4-byte length and a pickle per
+message). Unlike the analysis worker it imports the compiler (and with it TVM) and it executes the user's
+module: loading a TileLang file runs its module-level code. The server starts it only for a trusted
+workspace, keeps it apart from itself, and kills it on a timeout or when a newer save of the same file
+makes the running compile pointless.
+
+Requests and answers (`spec` is a dict):
+
+- `("compile", job_id, spec)`: spec = {path, kernels: [{name, call, line}], target: "auto" | "cuda" | "cpu",
+  archs: [..]} -> `("result", job_id, {"target", "builds": [...], "load_error"}, seconds)`. One build per
+  kernel and arch (CUDA: `cuda_codegen.build_artifact` with nvcc and the ptxas report; CPU: the LLVM build),
+  each `{"name", "call", "line", "target", "arch", "ok", "diagnostics", "dyn_smem", "static_smem",
+  "registers", "spill_store", "spill_load", "seconds"}`; `diagnostics` are located
+  `analyzer.diagnostics.Diagnostic`s (code TL95x: the compiler's own; TL1xx..: TileLang refuses it).
+- `("tilec", job_id, argv)` -> `("result", job_id, {"code", "stdout", "stderr"}, seconds)`: `tilec` in this
+  process (`tilec build --emit cuda|tir|lowered|ptx`, `tilec run --check`).
+- `("modules", job_id)` -> `("modules", job_id, sorted module names)`.
+
+On start it sends `("ready", pid)`; it exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import traceback
+from typing import IO, Any
+
+from .worker import read_frame, write_frame
+
+
+def _diagnostic_at(path: str, line: int, message: str, code: str) -> Any:
+    from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+
+    return Diagnostic(range=Range(Position(line, 0), Position(line, 0)), severity=Severity.ERROR, code=code,
+                      message=message)
+
+
+def _error_diagnostics(err: BaseException, path: str, line: int) -> list[Any]:
+    from compiler.cuda_toolchain import CudaCompileError
+    from compiler.errors import CompileError
+
+    if isinstance(err, CudaCompileError):
+        err = err.to_compile_error()
+    if isinstance(err, CompileError):
+        return [err.diagnostic]
+    text = str(err).strip().splitlines()
+    return [_diagnostic_at(path, line, f"{type(err).__name__}: {text[0] if text else ''}", "TL951")]
+
+
+def _resolve_target(target: str) -> str:
+    if target in ("cuda", "cpu"):
+        return target
+    from compiler.cuda_toolchain import find_nvcc
+
+    return "cuda" if find_nvcc() is not None else "cpu"
+
+
+def compile_file(spec: dict[str, Any]) -> dict[str, Any]:
+    from compiler.cli import _load, _trace
+    from compiler.errors import CompileError
+
+    path = spec["path"]
+    target = _resolve_target(spec.get("target", "auto"))
+    archs = list(spec.get("archs") or ["sm_90"])
+    out: dict[str, Any] = {"target": target, "builds": [], "load_error": None}
+    try:
+        loaded = _load(path, target, True)
+    except CompileError as err:
+        out["load_error"] = [err.diagnostic]
+        return out
+    except BaseException as err:  # noqa: BLE001 - the user's module may raise anything, even SystemExit
+        out["load_error"] = _error_diagnostics(err, path, 0)
+        return out
+    for kernel in spec.get("kernels", []):
+        for arch in (archs if target == "cuda" else ["cpu"]):
+            out["builds"].append(_build(loaded, kernel, target, arch, path, _trace))
+    return out
+
+
+def _build(loaded: Any, kernel: dict[str, Any], target: str, arch: str, path: str, trace: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": kernel["name"], "call": kernel["call"], "line": kernel.get("line", 0),
+                           "target": target, "arch": arch, "ok": False, "diagnostics": []}
+    started = time.perf_counter()
+    try:
+        kdef = trace(loaded, kernel["call"], target, True)
+        if target == "cuda":
+            from compiler.cuda_codegen import build_artifact
+
+            with tempfile.TemporaryDirectory(prefix="tilelsp-compile-") as tmp:
+                art = build_artifact(kdef, arch, tmp, "kernel")
+            res = art.resources
+            row.update(dyn_smem=art.build.dynamic_smem, static_smem=res.shared_bytes, registers=res.registers,
+                       spill_store=res.spill_store_bytes, spill_load=res.spill_load_bytes)
+        else:
+            from compiler.runtime import build
+
+            build(kdef)  # the LLVM build of the CPU back end
+        row["ok"] = True
+    except BaseException as err:  # noqa: BLE001 - reported on the kernel's line, the worker stays up
+        row["diagnostics"] = _error_diagnostics(err, path, kernel.get("line", 0))
+    row["seconds"] = time.perf_counter() - started
+    return row
+
+
+def run_tilec(argv: list[str]) -> dict[str, Any]:
+    from compiler.cli import main as tilec
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = tilec(argv)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 2
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    write_frame(stdout, ("ready", os.getpid()))
+    while True:
+        request = read_frame(stdin)
+        if request is None:
+            return 0
+        kind, job_id = request[0], request[1]
+        started = time.perf_counter()
+        try:
+            if kind == "compile":
+                answer: Any = compile_file(request[2])
+            elif kind == "tilec":
+                answer = run_tilec(list(request[2]))
+            elif kind == "modules":
+                write_frame(stdout, ("modules", job_id, sorted(sys.modules)))
+                continue
+            else:
+                write_frame(stdout, ("error", job_id, f"unknown request {kind!r}"))
+                continue
+        except Exception:  # noqa: BLE001 - reported to the server; the worker stays up
+            write_frame(stdout, ("error", job_id, traceback.format_exc()))
+            continue
+        write_frame(stdout, ("result", job_id, answer, time.perf_counter() - started))
+
+
+def main() -> int:
+    sys.stdout.flush()
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # the user's module may print: everything but the frames goes to stderr
+    sys.stdout = sys.stderr
+    try:
+        return serve(sys.stdin.buffer, frames_out)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
