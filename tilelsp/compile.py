@@ -28,15 +28,27 @@ log = logging.getLogger("tilelsp.compile")
 
 
 @dataclass(frozen=True)
+class KernelJob:
+    name: str  # the kernel factory or jit function (the analyzer's site)
+    call: str  # its instantiation, `name(k=v, ...)`
+    line: int  # 0-based line of the kernel function
+    style: str = "eager"  # the analyzer's kernel style (factory | prim_func | eager), for the TileLang back end
+    kernel: str = ""  # the prim_func's name inside a factory
+    instantiation: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class CompileJob:
     uri: str
     path: str
     version: int | None
-    kernels: tuple[tuple[str, str, int], ...]  # (name, instantiation call, 0-based line of the kernel function)
+    kernels: tuple[KernelJob, ...]
     target: str  # auto | cuda | cpu
     archs: tuple[str, ...]
     timeout_s: float
     reason: str = "save"  # save | command
+    backend: str = "tilec"  # tilec | tilelang | both
+    tilelang_python: str | None = None  # the interpreter with TileLang installed (backend tilelang/both)
 
 
 @dataclass
@@ -60,9 +72,9 @@ def instantiation_call(site: str, instantiation: dict[str, Any]) -> str | None:
     return f"{site}({', '.join(parts)})"
 
 
-def kernel_jobs(index: Any) -> list[tuple[str, str, int]]:
-    """(name, call, line) of every fully instantiated kernel of an analyzed document, each call once."""
-    out: list[tuple[str, str, int]] = []
+def kernel_jobs(index: Any) -> list[KernelJob]:
+    """Every fully instantiated kernel of an analyzed document, each call once."""
+    out: list[KernelJob] = []
     seen = set()
     for k in getattr(index, "kernels", ()):
         if k.facts.get("unbound"):
@@ -71,7 +83,8 @@ def kernel_jobs(index: Any) -> list[tuple[str, str, int]]:
         if call is None or call in seen:
             continue
         seen.add(call)
-        out.append((k.site, call, k.function_range.start.line))
+        out.append(KernelJob(k.site, call, k.function_range.start.line, k.style, k.name,
+                             tuple(k.instantiation.items())))
     return out
 
 
@@ -79,7 +92,10 @@ def lens_title(builds: list[dict[str, Any]]) -> str:
     """One line for the builds of one call: per arch shared memory, registers, spills and time."""
     parts = []
     for b in builds:
-        if not b["ok"]:
+        if b["target"] == "tilelang":
+            parts.append(f"TileLang {b['arch']}: {b['dyn_smem']} B smem, {b['seconds']:.1f} s" if b["ok"] else
+                         f"TileLang {b['arch']}: refused ({b['diagnostics'][0].message[:60]})")
+        elif not b["ok"]:
             first = b["diagnostics"][0] if b["diagnostics"] else None
             parts.append(f"{b['arch']}: failed ({first.code} {first.message[:60]})" if first else f"{b['arch']}: failed")
         elif b["target"] == "cuda":
@@ -160,8 +176,10 @@ class CompileService:
                 log.exception("delivering the compile of %s failed", job.uri)
 
     async def _run(self, job: CompileJob) -> CompileOutcome:
-        spec = {"path": job.path, "target": job.target, "archs": list(job.archs),
-                "kernels": [{"name": n, "call": c, "line": line} for n, c, line in job.kernels]}
+        spec = {"path": job.path, "target": job.target, "archs": list(job.archs), "backend": job.backend,
+                "tilelang_python": job.tilelang_python, "timeout_s": job.timeout_s,
+                "kernels": [{"name": k.name, "call": k.call, "line": k.line, "style": k.style, "kernel": k.kernel,
+                             "instantiation": dict(k.instantiation)} for k in job.kernels]}
         started = time.perf_counter()
         async with self._lock:
             self.running = job

@@ -63,6 +63,76 @@ def _resolve_target(target: str) -> str:
 
 
 def compile_file(spec: dict[str, Any]) -> dict[str, Any]:
+    backend = spec.get("backend", "tilec")
+    out: dict[str, Any] = {"target": None, "builds": [], "load_error": None}
+    if backend in ("tilec", "both"):
+        out = compile_tilec(spec)
+    if backend in ("tilelang", "both"):
+        out["builds"] += lower_with_tilelang(spec)
+    return out
+
+
+def lower_with_tilelang(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """TileLang's own verdict: `tilelang_lower.py` under the user's TileLang interpreter lowers each kernel for
+    each arch (no GPU, no nvcc) and gives its dynamic shared memory, or TileLang's error (code TL955)."""
+    import json
+    import subprocess
+
+    path, archs = spec["path"], list(spec.get("archs") or ["sm_90"])
+    python = spec.get("tilelang_python") or ""
+    kernels = spec.get("kernels", [])
+    rows: list[dict[str, Any]] = []
+
+    def fail(kernel: dict[str, Any], arch: str, message: str, seconds: float = 0.0) -> None:
+        rows.append({"name": kernel["name"], "call": kernel["call"], "line": kernel.get("line", 0),
+                     "target": "tilelang", "arch": arch, "ok": False, "seconds": seconds,
+                     "diagnostics": [_diagnostic_at(path, kernel.get("line", 0), f"TileLang: {message}", "TL955")]})
+
+    if not python or not os.path.exists(python):
+        for kernel in kernels:
+            fail(kernel, archs[0], f"no TileLang interpreter (set tilelsp.tilelangPython; got {python!r})")
+        return rows
+    requests = [{"path": path, "site": k["name"], "style": k.get("style", "eager"), "kernel": k.get("kernel") or "",
+                 "instantiation": k.get("instantiation", {}), "archs": archs} for k in kernels]
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tilelang_lower.py")
+    with tempfile.TemporaryDirectory(prefix="tilelsp-tilelang-") as tmp:
+        req = os.path.join(tmp, "requests.json")
+        res = os.path.join(tmp, "results.jsonl")
+        with open(req, "w", encoding="utf-8") as f:
+            json.dump(requests, f)
+        started = time.perf_counter()
+        proc = subprocess.run([python, script, req, "-o", res, "--jobs", "1", "--timeout",
+                               str(spec.get("timeout_s", 120))], capture_output=True, text=True, check=False,
+                              timeout=float(spec.get("timeout_s", 120)) + 30)
+        seconds = time.perf_counter() - started
+        answers = {}
+        if os.path.exists(res):
+            with open(res, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        item = json.loads(line)
+                        answers[item.get("index")] = item
+    for i, kernel in enumerate(kernels):
+        item = answers.get(i)
+        if item is None:
+            fail(kernel, archs[0], f"the TileLang interpreter failed (exit {proc.returncode}): "
+                                   f"{(proc.stderr.strip().splitlines() or [''])[-1][:200]}", seconds)
+            continue
+        if "error" in item:
+            fail(kernel, archs[0], str(item["error"]), seconds)
+            continue
+        for arch in archs:
+            got = item.get("result", {}).get(arch, {})
+            if "error" in got:
+                fail(kernel, arch, str(got["error"]), float(got.get("seconds", 0.0)))
+            else:
+                rows.append({"name": kernel["name"], "call": kernel["call"], "line": kernel.get("line", 0),
+                             "target": "tilelang", "arch": arch, "ok": True, "diagnostics": [],
+                             "dyn_smem": got.get("dyn_shared_memory_buf"), "seconds": float(got.get("seconds", 0.0))})
+    return rows
+
+
+def compile_tilec(spec: dict[str, Any]) -> dict[str, Any]:
     from compiler.cli import _load, _trace
     from compiler.errors import CompileError
 

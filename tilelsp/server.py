@@ -489,7 +489,7 @@ class TileLanguageServer(LanguageServer):
             return "no fully instantiated kernel in the file (see tilelsp.instantiate)"
         s = state.settings
         self.compiler.submit(CompileJob(uri, path, doc.version, tuple(kernels), s.compile_target, s.config.arches,
-                                        s.compile_timeout_s, reason))
+                                        s.compile_timeout_s, reason, s.compile_backend, s.tilelang_python))
         self._schedule_refresh(lens=True)
         return None
 
@@ -518,7 +518,7 @@ class TileLanguageServer(LanguageServer):
         if outcome.error is not None:
             from analyzer.diagnostics import Diagnostic, Position, Range, Severity
 
-            line = min((k[2] for k in outcome.job.kernels), default=0)
+            line = min((k.line for k in outcome.job.kernels), default=0)
             found.append(Diagnostic(range=Range(Position(line, 0), Position(line, 0)),
                                     severity=Severity.WARNING, code="TL953",
                                     message=f"the compiler worker failed; the server keeps running: "
@@ -532,7 +532,8 @@ class TileLanguageServer(LanguageServer):
             for group in groups:
                 for d in group:
                     key = (d.code, d.range.start.line, d.message)
-                    # TileLang's refusals (TL1xx-TL5xx) are the analyzer's diagnostics already
+                    # the analyzer shows TileLang's refusals (TL1xx-TL5xx) already: only the compiler's own
+                    # (TL95x) and TileLang's own verdict (TL955, backend tilelang) are added
                     if key not in seen and d.code.startswith("TL95"):
                         seen.add(key)
                         found.append(d)
@@ -548,7 +549,7 @@ class TileLanguageServer(LanguageServer):
         diagnostics = []
         for d in found:
             lsp = to_lsp(d, uri)
-            lsp.source = "tilec"
+            lsp.source = "tilelang" if d.code == "TL955" else "tilec"
             lsp.code_description = None
             diagnostics.append(lsp)
         state.compile_diagnostics = diagnostics
@@ -569,7 +570,8 @@ class TileLanguageServer(LanguageServer):
             for b in outcome.result.get("builds", []):
                 builds.setdefault(b["call"], []).append(b)
         compiling = self.compiler.pending(uri)
-        for name, call, line in kernels:
+        for kernel in kernels:
+            call, line = kernel.call, kernel.line
             if not state.settings.trusted:
                 title = "tilec: not compiled (untrusted workspace: set tilelsp.trusted)"
             elif compiling:
@@ -972,7 +974,7 @@ def _kernel_call(ls: TileLanguageServer, uri: str, kernel: int) -> tuple[str, st
     kernels = kernel_jobs(state.good.index) if state.good is not None else []
     if not 0 <= kernel < len(kernels):
         return f"no fully instantiated kernel number {kernel} (the file has {len(kernels)})"
-    return path, kernels[kernel][1]
+    return path, kernels[kernel].call
 
 
 @server.command("tilelsp.compile")

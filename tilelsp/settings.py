@@ -21,6 +21,8 @@ pyproject.toml):
 | `compileOnSave` | compile each instantiated kernel when the file is saved (default true; needs `trusted`) | |
 | `compileTarget` | `auto` (CUDA when nvcc is found, else CPU), `cuda` or `cpu` | `tilec build --target` |
 | `compileTimeoutS` | seconds a compile may take before its worker is killed (default 120) | |
+| `compileBackend` | `tilec` (the embedded compiler, default), `tilelang` (TileLang itself, lowered by `tilelangPython`) or `both` | |
+| `tilelangPython` | the Python interpreter that has TileLang installed (e.g. the project's venv) | |
 
 A bad value is skipped with a message; it never stops the server.
 """
@@ -41,6 +43,7 @@ DEFAULT_DEBOUNCE_MS = 150
 MAX_DEBOUNCE_MS = 10_000
 DEFAULT_COMPILE_TIMEOUT_S = 120.0
 COMPILE_TARGETS = ("auto", "cuda", "cpu")
+COMPILE_BACKENDS = ("tilec", "tilelang", "both")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Settings:
     compile_on_save: bool | None = None
     compile_target: str | None = None
     compile_timeout_s: float | None = None
+    compile_backend: str | None = None
+    tilelang_python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class DocumentSettings:
     compile_on_save: bool = True
     compile_target: str = "auto"
     compile_timeout_s: float = DEFAULT_COMPILE_TIMEOUT_S
+    compile_backend: str = "tilec"
+    tilelang_python: str | None = None
 
 
 def _strings(value: Any, key: str, problems: list[str]) -> tuple[str, ...] | None:
@@ -96,7 +103,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     if not isinstance(raw, dict):
         return Settings(), [f"settings section {SECTION} must be an object; ignored"]
     known = {"archs", "arch", "instantiate", "select", "ignore", "nearLimit", "failOn", "debounceMs", "trusted",
-             "compileOnSave", "compileTarget", "compileTimeoutS"}
+             "compileOnSave", "compileTarget", "compileTimeoutS", "compileBackend", "tilelangPython"}
     for key in sorted(set(raw) - known):
         problems.append(f"unknown setting {SECTION}.{key}; ignored")
     archs = None
@@ -136,6 +143,14 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     if target is not None and target not in COMPILE_TARGETS:
         problems.append(f"setting {SECTION}.compileTarget must be one of {', '.join(COMPILE_TARGETS)}; ignored")
         target = None
+    backend = raw.get("compileBackend")
+    if backend is not None and backend not in COMPILE_BACKENDS:
+        problems.append(f"setting {SECTION}.compileBackend must be one of {', '.join(COMPILE_BACKENDS)}; ignored")
+        backend = None
+    tl_python = raw.get("tilelangPython")
+    if tl_python is not None and (not isinstance(tl_python, str) or not tl_python.strip()):
+        problems.append(f"setting {SECTION}.tilelangPython must be a path to a Python interpreter; ignored")
+        tl_python = None
     timeout = raw.get("compileTimeoutS")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         problems.append(f"setting {SECTION}.compileTimeoutS must be a positive number of seconds; ignored")
@@ -145,6 +160,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         compile_on_save=flags["compileOnSave"],
         compile_target=target,
         compile_timeout_s=float(timeout) if timeout is not None else None,
+        compile_backend=backend,
+        tilelang_python=tl_python,
         archs=archs,
         instantiate=_strings(raw.get("instantiate"), "instantiate", problems) if "instantiate" in raw else None,
         select=tuple(c.upper() for c in select) if select else None,
@@ -170,7 +187,8 @@ def merge(base: Config, layers: list[Settings], pyproject: str | None = None,
     debounce = DEFAULT_DEBOUNCE_MS
     compiling: dict[str, Any] = {}
     for layer in layers:
-        for key in ("trusted", "compile_on_save", "compile_target", "compile_timeout_s"):
+        for key in ("trusted", "compile_on_save", "compile_target", "compile_timeout_s", "compile_backend",
+                    "tilelang_python"):
             if getattr(layer, key) is not None:
                 compiling[key] = getattr(layer, key)
         config = config.merged(arches=layer.archs, select=layer.select, ignore=layer.ignore,

@@ -3,6 +3,7 @@ diagnostics, commands, the trust gate, and a worker that crashes or hangs (the s
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -222,3 +223,57 @@ async def test_show_generated_code_and_run_check(client: LanguageClient, tmp_pat
     assert missing is None
     checked = await client.workspace_execute_command_async(types.ExecuteCommandParams("tilelsp.runCheck", [uri]))
     assert checked["exitCode"] == 0 and "max abs error 0 " in checked["output"] and ": ok" in checked["output"]
+
+
+@pytest.mark.asyncio
+async def test_tilelang_backend_without_an_interpreter_says_so(client: LanguageClient, tmp_path: Path) -> None:
+    path = kernel_file(tmp_path)
+    missing = str(tmp_path / "no-venv" / "bin" / "python")
+    await initialize(client, init_options=trusted("cpu", compileBackend="tilelang", tilelangPython=missing))
+    uri = await open_and_analyse(client, path)
+    save(client, uri)
+    await compiled(client, uri)
+    [diag] = [d for d in client.diagnostics[uri] if d.source == "tilelang"]
+    assert diag.code == "TL955"
+    assert diag.message == f"TileLang: no TileLang interpreter (set tilelsp.tilelangPython; got {missing!r})"
+    [title] = await lenses(client, uri)
+    assert title.startswith("tilec TileLang sm_90: refused (TileLang: no TileLang interpreter")
+
+
+ORACLE_PYTHON = os.environ.get("TILELSP_ORACLE_PYTHON")
+
+
+@pytest.mark.oracle
+@pytest.mark.skipif(not ORACLE_PYTHON, reason="set TILELSP_ORACLE_PYTHON to TileLang 0.1.15's python")
+@pytest.mark.asyncio
+async def test_tilelang_backend_side_by_side_with_ours(client: LanguageClient, tmp_path: Path) -> None:
+    path = tmp_path / "gemm.py"
+    shutil.copy(EXAMPLES / "gemm_pipelined.py", path)
+    await initialize(client, init_options=trusted("cuda" if NVCC else "cpu", compileBackend="both",
+                                                  tilelangPython=ORACLE_PYTHON))
+    uri = await open_and_analyse(client, path)
+    save(client, uri)
+    await compiled(client, uri)
+    [title] = await lenses(client, uri)
+    assert "TileLang sm_90: 49152 B smem" in title
+    if NVCC:
+        assert title.startswith("tilec sm_90: 49152 B smem, ")
+
+
+@needs_nvcc
+@pytest.mark.asyncio
+async def test_a_notice_where_the_compilers_shared_memory_differs_from_the_estimate(
+        client: LanguageClient, tmp_path: Path) -> None:
+    # FlashAttention at 32-row blocks: the back end keeps p (2048 B) in shared memory (TileLang refuses this
+    # configuration; the analyzer's estimate keeps p in registers): 13312 B against 11264 B
+    path = tmp_path / "fa.py"
+    shutil.copy(EXAMPLES / "flash_attention.py", path)
+    call = "flash_attention_fwd(1, 2, 64, 32, block_M=32, block_N=32)"
+    await initialize(client, init_options=trusted("cuda", instantiate=[call]))
+    uri = await open_and_analyse(client, path)
+    save(client, uri)
+    await compiled(client, uri)
+    notices = [d for d in client.diagnostics[uri] if d.code == "TL954"]
+    assert len(notices) == 1 and notices[0].severity == types.DiagnosticSeverity.Information
+    assert notices[0].message.endswith("on sm_90: the compiler allocates 13312 B of dynamic shared memory, the "
+                                       "analyzer estimates 11264 B")
