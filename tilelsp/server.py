@@ -994,6 +994,7 @@ async def command_show_generated(ls: TileLanguageServer, uri: str, *rest: Any) -
     arch = str(rest[2]) if len(rest) > 2 else ""
     if kind not in GENERATED_KINDS:
         return {"error": f"kind must be one of {', '.join(GENERATED_KINDS)}"}
+    await ls.wait_for_analysis(uri, PULL_WAIT_S)  # a document opened just now: its settings and kernels
     found = _kernel_call(ls, uri, kernel)
     if isinstance(found, str):
         return {"error": found}
@@ -1026,6 +1027,7 @@ async def command_run_check(ls: TileLanguageServer, uri: str, *rest: Any) -> dic
     """Arguments: uri, then optionally the kernel number (0). `tilec run FILE --instantiate CALL --check` in the
     compile worker (CPU, random inputs against the file's `ref_program`)."""
     kernel = int(rest[0]) if rest and str(rest[0]).isdigit() else 0
+    await ls.wait_for_analysis(uri, PULL_WAIT_S)
     found = _kernel_call(ls, uri, kernel)
     if isinstance(found, str):
         return {"error": found}
