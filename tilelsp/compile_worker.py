@@ -32,7 +32,7 @@ import time
 import traceback
 from typing import IO, Any
 
-from .worker import read_frame, write_frame
+from .worker import read_frame, run_frames, write_frame
 
 
 def _diagnostic_at(path: str, line: int, message: str, code: str) -> Any:
@@ -217,14 +217,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
 
 def main() -> int:
-    sys.stdout.flush()
-    frames_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # the user's module may print: everything but the frames goes to stderr
-    sys.stdout = sys.stderr
-    try:
-        return serve(sys.stdin.buffer, frames_out)
-    except (BrokenPipeError, KeyboardInterrupt):
-        return 0
+    return run_frames(serve)  # the user's module may print: everything but the frames goes to stderr
 
 
 if __name__ == "__main__":

@@ -69,16 +69,21 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
             write_frame(stdout, ("error", job_id, f"unknown request {kind!r}"))
 
 
-def main() -> int:
+def run_frames(serve_fn: Any) -> int:
+    """Run `serve_fn(stdin, stdout)` on the process's stdio as frame streams: the frames keep the real stdout,
+    and file descriptor 1 goes to stderr, so a stray print, even from C, cannot corrupt a frame."""
     sys.stdout.flush()
     frames_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print, even from C, goes to stderr and cannot corrupt a frame
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
-    frames_in = sys.stdin.buffer
     try:
-        return serve(frames_in, frames_out)
+        return serve_fn(sys.stdin.buffer, frames_out)
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
+
+
+def main() -> int:
+    return run_frames(serve)
 
 
 if __name__ == "__main__":

