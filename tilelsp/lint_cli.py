@@ -17,14 +17,12 @@ from typing import Sequence
 from analyzer.arch import ArchError, parse_arch_list
 from analyzer.config import Config, ConfigError, find_pyproject, load_pyproject
 from analyzer.diagnostics import Diagnostic, Range, Severity
-from analyzer.engine import analyze_source
 from analyzer.report import FileReport
-from analyzer.rules import REGISTRY, lookup
-from analyzer.rules.docs import explain
 
 from . import __version__
+from .cache import analyze_with_cache, open_cache, rules_for_render
 from .files import collect
-from .formats import FORMATS, render
+from .formats import FORMATS, RuleLike, render
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 _PARALLEL_MIN_FILES = 8
@@ -59,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: number of CPUs)")
     p.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read [tool.tilelint] from")
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    p.add_argument("--cache-dir", metavar="DIR", help="result cache folder (default: .tilelint_cache at the project root)")
     p.add_argument("--version", action="version", version=f"tilelint {__version__}")
     return p
 
@@ -100,6 +100,8 @@ def analyze_file(path: str, config: Config, requests: tuple[str, ...]) -> FileRe
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         diag = Diagnostic("TL900", Severity.ERROR, f"cannot read {path}: {reason}", Range.point(0, 0))
         return FileReport(path, [diag] if config.enabled("TL900") else [])
+    from analyzer.engine import analyze_source  # imported here: a fully cached run never needs libcst
+
     # The cyclic collector would scan the file's libcst tree and models again and again while they are
     # built (about a tenth of the time); paused, it runs once at the end over what the file left behind.
     paused = gc.isenabled()
@@ -144,12 +146,21 @@ def run_analysis(paths: list[str], config: Config, requests: tuple[str, ...], jo
     return [results[p] for p in paths]
 
 
+def _registry() -> dict[str, RuleLike]:
+    from analyzer.rules import REGISTRY
+
+    return {code: rule for code, rule in REGISTRY.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
         if args.explain:
+            from analyzer.rules import REGISTRY, lookup
+            from analyzer.rules.docs import explain
+
             rule = lookup(args.explain)
             if rule is None:
                 known = ", ".join(sorted(REGISTRY))
@@ -167,11 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     requests = tuple(args.instantiate)
     try:
-        reports = run_analysis(files, config, requests, args.jobs)
+        cache = open_cache(args, config, requests)
+        reports = analyze_with_cache(files, cache, lambda todo: run_analysis(todo, config, requests, args.jobs))
     except Exception as err:  # noqa: BLE001 - an internal failure is exit 2 with one line, not a traceback
         sys.stderr.write(f"tilelint: internal error: {type(err).__name__}: {err}\n")
         return EXIT_USAGE
-    rules = {code: rule for code, rule in REGISTRY.items()}
+    rules = rules_for_render(cache, _registry)
     text = render(reports, args.format, rules=rules, tool_version=__version__, statistics=args.statistics)
     try:
         out.write(text)
