@@ -59,11 +59,16 @@ __all__ = [
     "NOT_CALLABLE",
     "PARALLEL_OK",
     "Param",
+    "TILELANG_API_VERSION",
     "TILE_OPS",
     "bind",
     "lookup",
     "signature",
 ]
+
+#: The TileLang release whose ``tilelang.language`` surface this catalog records (and whose shared-memory
+#: sizing the analyzer reproduces). ``tilelint --version`` prints it.
+TILELANG_API_VERSION = "0.1.15"
 
 CATEGORIES: tuple[str, ...] = (
     "launch",

@@ -33,6 +33,10 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tilec", description="Compile and run TileLang kernels (CPU and CUDA back ends).")
+    from analyzer.catalog import TILELANG_API_VERSION
+    from tilelsp import __version__
+
+    p.add_argument("--version", action="version", version=f"tilec {__version__} (TileLang API {TILELANG_API_VERSION})")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="print or write the IR of a kernel")
     b.add_argument("file")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analyzer.arch import ArchError, parse_arch_list
+from analyzer.catalog import TILELANG_API_VERSION
 from analyzer.config import Config, ConfigError, find_pyproject, load_pyproject
 from analyzer.diagnostics import Diagnostic, Range, Severity
 from analyzer.report import FileReport
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     p.add_argument("--cache-dir", metavar="DIR", help="result cache folder (default: .tilelint_cache at the project root)")
-    p.add_argument("--version", action="version", version=f"tilelint {__version__}")
+    p.add_argument("--version", action="version",
+                   version=f"tilelint {__version__} (TileLang API {TILELANG_API_VERSION})")
     return p
 
 

@@ -35,6 +35,7 @@ from server_session import (
 )
 
 from conftest import run_tilelint
+from tilelsp import __version__
 
 BIG_TILES = EXAMPLES / "buggy" / "gemm_stages4_big_tiles.py"
 RULES_DOC = (ROOT / "docs" / "rules.md").as_uri()
@@ -63,7 +64,7 @@ def test_version() -> None:
     proc = subprocess.run([sys.executable, "-m", "tilelsp", "--version"], capture_output=True, text=True,
                           env=SERVER_ENV, timeout=120)
     assert proc.returncode == 0
-    assert proc.stdout.strip() == "tilelsp 0.1.0"
+    assert proc.stdout.strip() == f"tilelsp {__version__}"
 
 
 def test_importing_the_server_is_light() -> None:
