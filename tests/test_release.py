@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from analyzer import catalog
 from analyzer.catalog import TILELANG_API_VERSION
 from tilelsp import __version__
 
@@ -59,6 +60,10 @@ def test_vscode_extension_has_the_same_version() -> None:
     assert json.loads((ext / "package.json").read_text(encoding="utf-8"))["version"] == __version__
     lock = json.loads((ext / "package-lock.json").read_text(encoding="utf-8"))
     assert lock["version"] == __version__ and lock["packages"][""]["version"] == __version__
+
+
+def test_the_catalog_names_its_tilelang_api() -> None:
+    assert f"TileLang {TILELANG_API_VERSION}" in (catalog.__doc__ or "")
 
 
 def test_changelog_has_the_version() -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Sequence
 
 from analyzer.arch import ArchError, parse_arch_list
-from analyzer.catalog import TILELANG_API_VERSION
 from analyzer.config import Config, ConfigError, find_pyproject, load_pyproject
 from analyzer.diagnostics import Diagnostic, Range, Severity
 from analyzer.report import FileReport
@@ -31,6 +30,19 @@ _PARALLEL_MIN_FILES = 8
 
 class UsageError(Exception):
     pass
+
+
+class _Version(argparse.Action):
+    """`tilelint 0.1.0 (TileLang API 0.1.15)`; the catalog is imported only when asked (a cached run never is)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from analyzer.catalog import TILELANG_API_VERSION
+
+        sys.stdout.write(f"tilelint {__version__} (TileLang API {TILELANG_API_VERSION})\n")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     p.add_argument("--cache-dir", metavar="DIR", help="result cache folder (default: .tilelint_cache at the project root)")
-    p.add_argument("--version", action="version",
-                   version=f"tilelint {__version__} (TileLang API {TILELANG_API_VERSION})")
+    p.add_argument("--version", action=_Version, help="show the version and the TileLang API it targets, and exit")
     return p
 
 
