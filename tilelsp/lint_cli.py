@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--near-limit", type=float, help="TL103 threshold as a fraction of the limit (default 0.9)")
     p.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
     p.add_argument("--explain", metavar="CODE", help="print the documentation of a rule and exit")
+    p.add_argument("--fix", action="store_true",
+                   help="apply the safe quick fixes (TL401, TL402, TL406, TL412), then report what is left")
+    p.add_argument("--diff", action="store_true",
+                   help="print a unified diff of what --fix would change and change nothing (exit 1 when there is one)")
+    p.add_argument("--add-suppressions", action="store_true",
+                   help="with --fix or --diff (implies --fix): add '# tilelint: ignore[CODE]' for what is left")
     p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: number of CPUs)")
     p.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read [tool.tilelint] from")
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
@@ -190,6 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"tilelint: error: {path}: {message}\n")
         return EXIT_USAGE
     requests = tuple(args.instantiate)
+    if args.fix or args.diff or args.add_suppressions:
+        from .fixes import run as run_fixes
+
+        try:
+            changed = run_fixes(files, config, requests, diff=args.diff, add_suppressions=args.add_suppressions,
+                                out=out, err=sys.stderr)
+        except Exception as err:  # noqa: BLE001 - an internal failure is exit 2 with one line, not a traceback
+            sys.stderr.write(f"tilelint: internal error: {type(err).__name__}: {err}\n")
+            return EXIT_USAGE
+        if args.diff:
+            out.flush()
+            return EXIT_FOUND if changed else EXIT_OK
     try:
         cache = open_cache(args, config, requests)
         reports = analyze_with_cache(files, cache, lambda todo: run_analysis(todo, config, requests, args.jobs))
