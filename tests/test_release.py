@@ -139,6 +139,7 @@ def test_wheel_metadata_and_entry_points(built: tuple[Path, Path, list[str]]) ->
     meta = HeaderParser().parsestr(whl.read(info + "METADATA").decode("utf-8"))
     assert meta["Name"] == "tilelsp" and meta["Version"] == __version__
     assert meta["Requires-Python"] == ">=3.11"
+    assert meta["License-Expression"] == "Apache-2.0"
     requires = meta.get_all("Requires-Dist") or []
     assert any(r.startswith("apache-tvm") for r in requires) and any(r.startswith("pygls") for r in requires)
     assert any("extra == \"test\"" in r and r.startswith("build") for r in requires)
