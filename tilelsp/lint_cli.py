@@ -20,6 +20,7 @@ from analyzer.diagnostics import Diagnostic, Range, Severity
 from analyzer.report import FileReport
 
 from . import __version__
+from .baseline import BaselineError, apply_baseline
 from .cache import analyze_with_cache, open_cache, rules_for_render
 from .files import collect
 from .formats import FORMATS, RuleLike, render
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     p.add_argument("--cache-dir", metavar="DIR", help="result cache folder (default: .tilelint_cache at the project root)")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="report only findings not listed in FILE (written with the current findings if it does not exist)")
+    p.add_argument("--update-baseline", action="store_true", help="rewrite the --baseline FILE with the current findings")
     p.add_argument("--version", action=_Version, help="show the version and the TileLang API it targets, and exit")
     return p
 
@@ -214,10 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - an internal failure is exit 2 with one line, not a traceback
         sys.stderr.write(f"tilelint: internal error: {type(err).__name__}: {err}\n")
         return EXIT_USAGE
+    try:
+        reports, note = apply_baseline(args, reports)
+    except BaselineError as err:
+        sys.stderr.write(f"tilelint: error: {err}\n")
+        return EXIT_USAGE
     rules = rules_for_render(cache, _registry)
     text = render(reports, args.format, rules=rules, tool_version=__version__, statistics=args.statistics)
     try:
         out.write(text)
+        if note:  # the machine formats keep stdout to themselves
+            (out if args.format == "text" else sys.stderr).write(note)
         out.flush()
     except BrokenPipeError:
         return EXIT_OK
