@@ -1,4 +1,4 @@
-"""Render analysis results for ``tilelint --format text|json|sarif|github``.
+"""Render analysis results for ``tilelint --format text|json|sarif|github|gitlab|junit``.
 
 Every renderer takes the same input, a list of :class:`~analyzer.report.FileReport`,
 and returns the complete text to write to standard output: it ends with a
@@ -6,8 +6,8 @@ newline unless it is empty (``github`` with nothing to report). Nothing here
 reads files or the environment, so the output depends only on the arguments.
 
 Positions inside the analyzer are 0-based lines and 0-based columns counted in
-Unicode code points. The human and CI formats (``text``, ``sarif``, ``github``)
-show them 1-based; ``json`` is the machine contract of DESIGN.md section 5 and
+Unicode code points. The human and CI formats (``text``, ``sarif``, ``github``,
+``gitlab``, ``junit``) show them 1-based; ``json`` is the machine contract of DESIGN.md section 5 and
 keeps them 0-based, exactly as :func:`analyzer.report.to_json` produces them.
 
 Formats
@@ -25,6 +25,12 @@ Formats
 ``github``
     GitHub Actions workflow commands (``::error file=...::message``), one per
     diagnostic, which the runner turns into annotations on the pull request.
+``gitlab``
+    A GitLab Code Quality report (see :func:`render_gitlab`), for the
+    ``artifacts:reports:codequality`` of a job.
+``junit``
+    A JUnit XML report (see :func:`render_junit`): one test case per checked
+    file, one ``<failure>`` per diagnostic.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -54,12 +61,14 @@ __all__ = [
     "render_json",
     "render_sarif",
     "render_github",
+    "render_gitlab",
+    "render_junit",
     "fingerprint",
     "escape_github_data",
     "escape_github_property",
 ]
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 
 #: Where the tool is documented; written into ``tool.driver.informationUri``.
 INFORMATION_URI = "https://github.com/tilelsp/tilelsp"
@@ -140,6 +149,10 @@ def render(
         return render_sarif(reports, rules=rules, tool_version=tool_version)
     if fmt == "github":
         return render_github(reports, rules=rules)
+    if fmt == "gitlab":
+        return render_gitlab(reports)
+    if fmt == "junit":
+        return render_junit(reports, rules=rules)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -595,3 +608,110 @@ def render_github(reports: list[FileReport], *, rules: Mapping[str, RuleLike]) -
         command = _GITHUB_COMMAND[diag.severity]
         lines.append(f"::{command} {rendered}::{escape_github_data(message)}")
     return "".join(line + "\n" for line in lines)
+
+
+# --------------------------------------------------------------------------- gitlab
+
+_GITLAB_SEVERITY = {
+    Severity.ERROR: "major",
+    Severity.WARNING: "minor",
+    Severity.INFORMATION: "info",
+}
+
+
+def _report_path(path: str) -> str:
+    """The path as a CI report names it: POSIX separators, no leading ``./``."""
+    text = path.replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return text
+
+
+def render_gitlab(reports: list[FileReport]) -> str:
+    """A GitLab Code Quality report: a JSON array with one issue per diagnostic.
+
+    Each issue has the keys GitLab requires: ``description`` (the message
+    with the text format's ``[arch]`` prefix and ``(kernel NAME)`` suffix),
+    ``check_name`` (the code), ``fingerprint``, ``severity`` (``major`` for
+    an error, ``minor`` for a warning, ``info`` for information) and
+    ``location`` (``path`` as given, POSIX, and the 1-based ``lines.begin``).
+    GitLab matches issues between the base and the head of a merge request
+    by fingerprint, and drops all but one issue of a fingerprint, so each
+    is the SHA-256 of :func:`fingerprint` (code, path, kernel, arch and the
+    message with its numbers masked; no position) and the issue's rank
+    among those sharing that hash, in source order. Issues come in the order
+    of the text format; no issue at all is ``[]``.
+    """
+    seen: Counter[str] = Counter()
+    issues: list[dict[str, Any]] = []
+    for path, diag in _ordered(reports):
+        digest = fingerprint(path, diag)
+        seen[digest] += 1
+        prefix, suffix = _context(diag)
+        issues.append(
+            {
+                "description": f"{prefix}{diag.message}{suffix}",
+                "check_name": diag.code,
+                "fingerprint": hashlib.sha256(f"{digest}:{seen[digest]}".encode("ascii")).hexdigest(),
+                "severity": _GITLAB_SEVERITY[diag.severity],
+                "location": {"path": _report_path(path), "lines": {"begin": diag.range.start.line + 1}},
+            }
+        )
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- junit
+
+# XML 1.0 has no way to write these characters, escaped or not.
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def render_junit(reports: list[FileReport], *, rules: Mapping[str, RuleLike]) -> str:
+    """A JUnit XML report, as CI servers (Jenkins, GitLab, Azure) read it.
+
+    ``<testsuites>`` holds one ``<testsuite name="tilelint">`` with one
+    ``<testcase classname="tilelint" name=PATH file=PATH>`` per checked file,
+    in path order. Each diagnostic of the file is a ``<failure>`` whose
+    ``type`` is the code, whose ``message`` is ``CODE rule-name: [arch]
+    message (kernel NAME)`` on one line, and whose text is the text format's
+    lines for it (``path:LINE:COL: SEVERITY CODE ...`` and its ``note:``
+    lines). ``tests`` counts the files, ``failures`` the files with at least
+    one diagnostic. No timestamps or durations: the output depends only on
+    the reports.
+    """
+    by_path: dict[str, list[Diagnostic]] = {report.path: [] for report in reports}
+    for path, diag in _ordered(reports):
+        by_path[path].append(diag)
+    paths = sorted(by_path)
+    failed = sum(1 for path in paths if by_path[path])
+    counts = {"tests": str(len(paths)), "failures": str(failed), "errors": "0", "skipped": "0"}
+    root = ET.Element("testsuites", {"name": _TOOL_NAME, **{k: counts[k] for k in ("tests", "failures", "errors")}})
+    suite = ET.SubElement(root, "testsuite", {"name": _TOOL_NAME, **counts})
+    for path in paths:
+        case = ET.SubElement(suite, "testcase", {"classname": _TOOL_NAME, "name": _xml_text(path), "file": _xml_text(path)})
+        for diag in by_path[path]:
+            start = diag.range.start
+            rule = rules.get(diag.code)
+            title = f"{diag.code} {rule.name}" if rule is not None else diag.code
+            prefix, suffix = _context(diag)
+            lines = [
+                f"{path}:{start.line + 1}:{start.character + 1}: "
+                f"{_TEXT_SEVERITY[diag.severity]} {diag.code} {prefix}{_one_line(diag.message)}{suffix}"
+            ]
+            for rel in diag.related:
+                rs = rel.range.start
+                lines.append(f"  note: {path}:{rs.line + 1}:{rs.character + 1}: {_one_line(rel.message)}")
+            one_line = " ".join(diag.message.split())
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {"type": diag.code, "message": _xml_text(f"{title}: {prefix}{one_line}{suffix}")},
+            )
+            failure.text = _xml_text("\n".join(lines))
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -1,7 +1,10 @@
 """Tests for tilelsp.formats: golden outputs, SARIF schema validity, escaping.
 
-The golden files live in tests/data/golden/. After an intended change of an
-output format, regenerate them with
+The golden files live in tests/data/golden/: ``report.*`` render the fixed
+reports of :func:`sample_reports`, ``buggy.*`` are what ``tilelint
+--no-config --arch sm_80,sm_86,sm_90 --format FMT examples/buggy`` prints
+from the repository root (tool version pinned to VERSION). After an intended
+change of an output format, of a rule or of an example, regenerate them with
 
     TILELSP_UPDATE_GOLDEN=1 python -m pytest tests/tilelsp/test_formats.py
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
@@ -19,6 +23,7 @@ import pytest
 
 from analyzer.diagnostics import Diagnostic, Range, Related, Severity
 from analyzer.report import FileReport, to_json
+from conftest import ROOT, run_tilelint
 from tilelsp.formats import (
     FINGERPRINT_KEY,
     FORMATS,
@@ -171,14 +176,80 @@ def run(fmt: str, reports: list[FileReport] | None = None, **kwargs: bool) -> st
         ("json", "report.json", False),
         ("sarif", "report.sarif", False),
         ("github", "report.github.txt", False),
+        ("gitlab", "report.gitlab.json", False),
+        ("junit", "report.junit.xml", False),
     ],
 )
 def test_golden(fmt: str, golden: str, statistics: bool) -> None:
     check_golden(golden, run(fmt, statistics=statistics))
 
 
+# Every format over the bundled broken kernels, analysed as `tilelint` does (its parser, its file
+# walk, its analysis; no result cache and the version pinned, so the goldens depend on nothing else).
+BUGGY_ARGS = ("--no-config", "--arch", "sm_80,sm_86,sm_90", "examples/buggy")
+BUGGY_GOLDEN = {
+    "text": "buggy.txt",
+    "json": "buggy.json",
+    "sarif": "buggy.sarif",
+    "github": "buggy.github.txt",
+    "gitlab": "buggy.gitlab.json",
+    "junit": "buggy.junit.xml",
+}
+
+
+@pytest.fixture(scope="module")
+def buggy_outputs() -> dict[str, str]:
+    """What `tilelint BUGGY_ARGS --format FMT` prints from the repository root, for every format."""
+    from analyzer.rules import REGISTRY
+    from tilelsp.files import collect
+    from tilelsp.lint_cli import build_parser, resolve_config, run_analysis
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        args = build_parser().parse_args(list(BUGGY_ARGS))
+        config = resolve_config(args)
+        files, missing = collect(args.paths, config.exclude)
+        assert not missing
+        reports = run_analysis(files, config, (), jobs=1)
+    rules = dict(REGISTRY)
+    return {fmt: render(reports, fmt, rules=rules, tool_version=VERSION) for fmt in FORMATS}
+
+
+@pytest.mark.parametrize("fmt", sorted(BUGGY_GOLDEN))
+def test_buggy_golden(fmt: str, buggy_outputs: dict[str, str]) -> None:
+    check_golden(BUGGY_GOLDEN[fmt], buggy_outputs[fmt])
+
+
+def test_buggy_outputs_agree(buggy_outputs: dict[str, str]) -> None:
+    """The formats report the same findings: one per diagnostic of the JSON contract."""
+    data = json.loads(buggy_outputs["json"])
+    count = sum(len(f["diagnostics"]) for f in data["files"])
+    assert count == sum(data["summary"][k] for k in ("errors", "warnings", "information")) > 20
+    assert len(json.loads(buggy_outputs["sarif"])["runs"][0]["results"]) == count
+    assert len(buggy_outputs["github"].splitlines()) == count
+    assert len(json.loads(buggy_outputs["gitlab"])) == count
+    suite = ET.fromstring(buggy_outputs["junit"]).find("testsuite")
+    assert suite is not None
+    assert len(suite.findall("testcase/failure")) == count
+    assert len(suite.findall("testcase")) == len(data["files"]) == 20
+    assert "/work" not in "".join(buggy_outputs.values())  # nothing of the machine it ran on
+
+
+def test_buggy_sarif_validates(
+    buggy_outputs: dict[str, str], sarif_validator: jsonschema.protocols.Validator
+) -> None:
+    log = json.loads(buggy_outputs["sarif"])
+    assert [error.message for error in sarif_validator.iter_errors(log)] == []
+
+
+def test_buggy_gitlab_and_junit_are_valid(buggy_outputs: dict[str, str]) -> None:
+    check_gitlab(json.loads(buggy_outputs["gitlab"]))
+    check_junit(buggy_outputs["junit"])
+
+
 def test_every_format_is_covered() -> None:
-    assert set(FORMATS) == {"text", "json", "sarif", "github"}
+    assert set(FORMATS) == {"text", "json", "sarif", "github", "gitlab", "junit"}
+    assert set(BUGGY_GOLDEN) == set(FORMATS)
 
 
 def test_unknown_format() -> None:
@@ -191,7 +262,7 @@ def test_render_is_deterministic_and_independent_of_input_order() -> None:
     shuffled = [
         FileReport(r.path, list(reversed(r.diagnostics)), r.kernels) for r in reversed(reports)
     ]
-    for fmt in ("text", "sarif", "github"):
+    for fmt in ("text", "sarif", "github", "gitlab", "junit"):
         assert run(fmt, reports) == run(fmt, shuffled)
 
 
@@ -420,3 +491,146 @@ def test_github_commands() -> None:
 
 def test_github_nothing_to_report() -> None:
     assert run("github", [FileReport("a.py")]) == ""
+
+
+# --------------------------------------------------------------------------- gitlab
+
+GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def check_gitlab(report: object) -> None:
+    """What GitLab's Code Quality report requires of each issue (its documented schema)."""
+    assert isinstance(report, list)
+    fingerprints = []
+    for issue in report:
+        assert isinstance(issue, dict)
+        assert {"description", "check_name", "fingerprint", "severity", "location"} <= set(issue)
+        assert isinstance(issue["description"], str) and issue["description"]
+        assert isinstance(issue["check_name"], str) and issue["check_name"]
+        assert isinstance(issue["fingerprint"], str) and issue["fingerprint"]
+        assert issue["severity"] in GITLAB_SEVERITIES
+        location = issue["location"]
+        assert isinstance(location["path"], str)
+        assert not location["path"].startswith(("/", "./")) and "\\" not in location["path"]
+        begin = location["lines"]["begin"]
+        assert isinstance(begin, int) and not isinstance(begin, bool) and begin >= 1
+        fingerprints.append(issue["fingerprint"])
+    assert len(set(fingerprints)) == len(fingerprints)  # GitLab keeps one issue per fingerprint
+
+
+def test_gitlab_structure() -> None:
+    report = json.loads(run("gitlab"))
+    check_gitlab(report)
+    assert [issue["check_name"] for issue in report] == ["TL901", "TL550", "TL101", "TL103"]
+    assert [issue["severity"] for issue in report] == ["major", "info", "major", "minor"]
+    syntax, info, over, _ = report
+    assert syntax["location"] == {"path": "examples/buggy/bad syntax,1.py", "lines": {"begin": 3}}
+    assert syntax["description"].startswith("invalid syntax: expected ':', got '%'\n")
+    assert info["description"] == "launch: grid 8×8×1, 128 threads (kernel main)"
+    assert over["description"].startswith("[sm_89] shared memory 160.0 KiB")
+    assert over["location"]["lines"] == {"begin": 13}
+    assert run("gitlab", []) == "[]\n"
+    assert run("gitlab", [FileReport("a.py")]) == "[]\n"
+
+
+def test_gitlab_fingerprints_are_stable_and_unique() -> None:
+    one = Diagnostic("TL103", Severity.WARNING, "near 90%", Range.point(3), kernel="k")
+    two = Diagnostic("TL103", Severity.WARNING, "near 95%", Range.point(9), kernel="k")
+    first = [i["fingerprint"] for i in json.loads(run("gitlab", [FileReport("a.py", [two, one])]))]
+    assert len(set(first)) == 2
+    # Moved down by ten lines, numbers changed, path spelled with ./: the same two issues.
+    moved = [
+        Diagnostic("TL103", Severity.WARNING, "near 91%", Range.point(13), kernel="k"),
+        Diagnostic("TL103", Severity.WARNING, "near 99%", Range.point(19), kernel="k"),
+    ]
+    assert [i["fingerprint"] for i in json.loads(run("gitlab", [FileReport("./a.py", moved)]))] == first
+    other = json.loads(run("gitlab", [FileReport("b.py", [one])]))
+    assert other[0]["fingerprint"] not in first
+    assert json.loads(run("gitlab", [FileReport("./x/k.py", [one])]))[0]["location"]["path"] == "x/k.py"
+
+
+# --------------------------------------------------------------------------- junit
+
+
+def check_junit(text: str) -> ET.Element:
+    """The JUnit XML structure CI servers read: testsuites > testsuite > testcase > failure."""
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == "testsuites"
+    (suite,) = list(root)
+    assert suite.tag == "testsuite"
+    assert suite.get("name") == "tilelint"
+    cases = list(suite)
+    assert all(case.tag == "testcase" for case in cases)
+    assert int(suite.get("tests", "-1")) == len(cases) == int(root.get("tests", "-1"))
+    failed = [case for case in cases if case.findall("failure")]
+    assert int(suite.get("failures", "-1")) == len(failed) == int(root.get("failures", "-1"))
+    assert suite.get("errors") == root.get("errors") == "0" and suite.get("skipped") == "0"
+    for case in cases:
+        assert case.get("classname") == "tilelint"
+        assert case.get("name") and case.get("file") == case.get("name")
+        for failure in case:
+            assert failure.tag == "failure"
+            assert failure.get("type") and failure.get("message")
+            assert "\n" not in failure.get("message", "")
+            assert (failure.text or "").startswith(f"{case.get('name')}:")
+    return root
+
+
+def test_junit_structure() -> None:
+    root = check_junit(run("junit"))
+    cases = root.findall("testsuite/testcase")
+    assert [case.get("name") for case in cases] == [
+        "examples/buggy/bad syntax,1.py",
+        "examples/clean.py",
+        "examples/gemm.py",
+    ]
+    syntax, clean, gemm = cases
+    assert list(clean) == []
+    (failure,) = syntax.findall("failure")
+    assert failure.get("type") == "TL901"
+    assert failure.get("message") == (
+        "TL901 syntax-error: invalid syntax: expected ':', got '%' the file was not analysed, 50% done"
+    )
+    assert failure.text == (
+        "examples/buggy/bad syntax,1.py:3:5: error TL901 invalid syntax: expected ':', got '%'\n"
+        "    the file was not analysed, 50% done"
+    )
+    assert [f.get("type") for f in gemm.findall("failure")] == ["TL550", "TL101", "TL103"]
+    over = gemm.findall("failure")[1]
+    assert over.get("message", "").startswith("TL101 shared-memory-over-limit: [sm_89] shared memory 160.0 KiB")
+    assert (over.text or "").splitlines()[1:] == [
+        "  note: examples/gemm.py:14:9: A_shared: 3 versions × 16.0 KiB",
+        "  note: examples/gemm.py:15:9: B_shared: 3 versions × 16.0 KiB",
+    ]
+    assert root.get("failures") == "2" and root.get("tests") == "3"
+
+
+def test_junit_escapes_and_empty() -> None:
+    diag = Diagnostic("TL901", Severity.ERROR, 'a <b> & "c" \x00\x1b end', Range.point(0), kernel="k<1>")
+    root = check_junit(run("junit", [FileReport("dir/<odd> & name.py", [diag])]))
+    (failure,) = root.findall("testsuite/testcase/failure")
+    assert failure.get("message") == 'TL901 syntax-error: a <b> & "c" \ufffd\ufffd end (kernel k<1>)'
+    assert root.find("testsuite/testcase").get("name") == "dir/<odd> & name.py"
+    empty = check_junit(run("junit", []))
+    assert empty.findall("testsuite/testcase") == [] and empty.get("tests") == "0"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize("fmt", ["gitlab", "junit"])
+def test_cli_new_formats(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel = tmp_path / "kernels" / "gemm.py"
+    kernel.parent.mkdir()
+    kernel.write_bytes((ROOT / "examples" / "buggy" / "gemm_stages4_big_tiles.py").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    code, out = run_tilelint("--no-config", "--arch", "sm_86", "--format", fmt, "kernels")
+    assert code == 1
+    if fmt == "gitlab":
+        check_gitlab(json.loads(out))
+        assert {(i["check_name"], i["location"]["path"]) for i in json.loads(out)} == {("TL101", "kernels/gemm.py")}
+    else:
+        (case,) = check_junit(out).findall("testsuite/testcase")
+        assert case.get("name") == "kernels/gemm.py"
+        assert [f.get("type") for f in case.findall("failure")] == ["TL101"]
