@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read [tool.tilelint] from")
     p.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    p.add_argument("--watch", action=argparse.BooleanOptionalAction, default=False,
+                   help="check again whenever a checked file changes (polled every 0.5 s); Ctrl-C stops")
     p.add_argument("--cache-dir", metavar="DIR", help="result cache folder (default: .tilelint_cache at the project root)")
     p.add_argument("--baseline", metavar="FILE",
                    help="report only findings not listed in FILE (written with the current findings if it does not exist)")
@@ -199,6 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path, message in missing:
             sys.stderr.write(f"tilelint: error: {path}: {message}\n")
         return EXIT_USAGE
+    if args.watch:
+        from .watch import watch
+
+        again = [*(sys.argv[1:] if argv is None else argv), "--no-watch"]
+        pyproject = None if args.no_config else (args.config or find_pyproject(Path.cwd()))
+        return watch(lambda: main(again), lambda: collect(args.paths or ["."], config.exclude)[0],
+                     extra=[str(pyproject)] if pyproject else [])
     requests = tuple(args.instantiate)
     if args.fix or args.diff or args.add_suppressions:
         from .fixes import run as run_fixes
