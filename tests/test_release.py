@@ -165,3 +165,11 @@ def test_sdist_is_the_sources_only(built: tuple[Path, Path, list[str]]) -> None:
     # nothing but the packages, the project files and setuptools' own egg-info
     others = [n for n in rel if n.split("/", 1)[0] not in PACKAGES and not n.startswith("tilelsp.egg-info/")]
     assert sorted(others) == ["CHANGELOG.md", "MANIFEST.in", "PKG-INFO", "README.md", "pyproject.toml", "setup.cfg"]
+
+
+def test_smoke_script_is_valid_bash() -> None:
+    """scripts/smoke_release.sh runs by hand (minutes: it installs TVM); here only its syntax is checked."""
+    script = ROOT / "scripts" / "smoke_release.sh"
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert script.stat().st_mode & 0o111, "scripts/smoke_release.sh is not executable"
