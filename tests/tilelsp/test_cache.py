@@ -127,3 +127,18 @@ def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
     assert "LIBCST=True" in runs[0].stderr
     assert "LIBCST=False" in runs[1].stderr
     assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 1
+
+
+def test_concurrent_runs_share_a_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    cmd = [sys.executable, "-m", "tilelsp.lint_cli", "--no-config", "--format", "json", "--jobs", "1",
+           "--cache-dir", str(cache), "examples/buggy"]
+    expected = subprocess.run([*cmd[:-3], "--no-cache", "examples/buggy"], cwd=ROOT, capture_output=True, text=True)
+    for _ in range(2):  # cold, then warm: three writers racing, then three readers
+        procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == expected.returncode, err
+            assert out == expected.stdout
+    assert not list(cache.rglob(".tmp-*"))
