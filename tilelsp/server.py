@@ -1131,7 +1131,10 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tilelsp", description="Language server for TileLang tile kernels.")
+    parser = argparse.ArgumentParser(
+        prog="tilelsp", description="Language server for TileLang tile kernels.",
+        epilog="`tilelsp mcp [--trusted-root DIR]` runs the MCP server for coding agents instead "
+               "(see `tilelsp mcp --help`; needs the 'mcp' extra).")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     mode.add_argument("--tcp", metavar="HOST:PORT", type=_host_port, help="listen on a TCP port instead")
@@ -1142,6 +1145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    rest = sys.argv[1:] if argv is None else list(argv)
+    if rest[:1] == ["mcp"]:  # the MCP server: its own module, which imports `mcp` (the language server never does)
+        from .mcp_server import main as mcp_main
+
+        return mcp_main(rest[1:])
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, server)
     if args.tcp is not None:
