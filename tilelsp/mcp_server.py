@@ -120,18 +120,21 @@ def explain_rule(code: str) -> str:
     return explain(rule)
 
 
-def max_stages_that_fit(path: str, kernel: str, arch: str) -> dict[str, Any]:
+def max_stages_that_fit(path: str, kernel: str, arch: str, instantiate: Sequence[str] | None = None) -> dict[str, Any]:
     """The largest num_stages (every pipelined loop of the kernel alike) whose shared memory fits `arch`.
 
     The analyzer's planner is re-run with fewer stages (the search TL101's message and its quick fix do),
-    counting down from the num_stages written in the file: a kernel that already fits gets its own value.
+    counting down from the num_stages written in the file. A kernel that already fits is analysed again with
+    its num_stages parameter at STAGES_CEILING and the planner counts down from there (when num_stages is
+    not a parameter of the instantiation, the written value is the answer, with a note).
     One entry per instantiation of the kernel; `max_num_stages` is the smallest of them.
     """
     from analyzer.engine import analyze_text
     from analyzer.shared_memory import max_stages_that_fit as planner_max_stages, pipelined_loops
 
-    args = _lint_args(path, (), [arch])
+    args = _lint_args(path, instantiate, [arch])
     config = _config(args)
+    requests = tuple(args.instantiate)
     if len(config.arches) != 1:
         raise ToolFailure(f"give one arch, e.g. sm_86 (got {arch!r})")
     arch_name = config.arches[0]
@@ -141,7 +144,7 @@ def max_stages_that_fit(path: str, kernel: str, arch: str) -> dict[str, Any]:
         raise ToolFailure(f"cannot read {path}: {err}") from None
     entries: list[dict[str, Any]] = []
     with _ANALYZER_LOCK:
-        result = analyze_text(text, path, config, ())
+        result = analyze_text(text, path, config, requests)
         models = list(result.analysis.models) if result.analysis is not None else []
         chosen = [m for m in models if kernel in (m.name, m.site)]
         if not chosen:
@@ -161,6 +164,14 @@ def max_stages_that_fit(path: str, kernel: str, arch: str) -> dict[str, Any]:
                 entries.append(entry)
                 continue
             written = max(lp.num_stages for lp in loops)
+            if plan.dynamic_bytes is None:
+                unbound = ", ".join(getattr(model, "unbound_params", ()) or ())
+                why = plan.unknown_reason or (f"unbound parameters: {unbound}" if unbound else "not known")
+                entry.update(num_stages=written, max_num_stages=None, bytes_per_stage=None, stage_buffers=[],
+                             note=f"the shared memory cannot be computed ({why}); bind the kernel's parameters "
+                                  "with `instantiate`, e.g. [\"factory(1024, 1024, 128, 128)\"]")
+                entries.append(entry)
+                continue
             best = planner_max_stages(model, arch_name, plan.limit)
             staged = [p for p in plan.placements if written > 1 and p.versions == written]
             entry.update(
@@ -172,7 +183,12 @@ def max_stages_that_fit(path: str, kernel: str, arch: str) -> dict[str, Any]:
             if best is None:
                 entry["note"] = "even num_stages=1 does not fit: use smaller tiles"
             elif best == written:
-                entry["note"] = "fits as written (the search counts down from the written num_stages)"
+                more = _more_stages(text, path, config, model, written, arch_name, plan.limit)
+                if more is None:
+                    entry["note"] = ("fits as written; num_stages is not a parameter of the instantiation, so larger "
+                                     "values were not tried")
+                else:
+                    entry["max_num_stages"] = more
             entries.append(entry)
     fitting = [e["max_num_stages"] for e in entries if e["max_num_stages"] is not None]
     first = entries[0]
@@ -182,6 +198,36 @@ def max_stages_that_fit(path: str, kernel: str, arch: str) -> dict[str, Any]:
         "bytes_per_stage": first["bytes_per_stage"], "limit": first["limit"],
         "instantiations": entries,
     }
+
+
+STAGES_CEILING = 32  # the largest num_stages tried for a kernel that fits as written
+
+
+def _more_stages(text: str, path: str, config: Any, model: Any, written: int, arch: str, limit: int) -> int | None:
+    """A kernel that fits with the num_stages written: the planner's count down from STAGES_CEILING, on the
+    kernel analysed again with its num_stages parameter set to STAGES_CEILING. None when the stages are not
+    a parameter of the instantiation (or a value has no Python literal)."""
+    from analyzer.engine import analyze_text
+    from analyzer.shared_memory import max_stages_that_fit as planner_max_stages
+
+    from .compile import instantiation_call
+
+    keys = [k for k, v in model.instantiation.items() if "stage" in k.lower() and v == written and type(v) is int]
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    others = {k: v for k, v in model.instantiation.items() if k != key}
+    call = instantiation_call(model.site, {**model.instantiation, key: STAGES_CEILING})
+    if call is None:
+        return None
+    again = analyze_text(text, path, config, (call,))
+    for other in (again.analysis.models if again.analysis is not None else ()):
+        same = {k: v for k, v in other.instantiation.items() if k != key}
+        if other.site == model.site and other.name == model.name and same == others \
+                and other.instantiation.get(key) == STAGES_CEILING:
+            found = planner_max_stages(other, arch, limit)
+            return found if found is not None and found >= written else None
+    return None
 
 
 def tile_api(name: str) -> dict[str, Any]:
@@ -341,12 +387,14 @@ def create_server(compiler: Compiler) -> Any:
             raise failing(err) from None
 
     @server.tool(name="max_stages_that_fit")
-    def max_stages_that_fit_tool(path: str, kernel: str, arch: str) -> dict[str, Any]:
+    def max_stages_that_fit_tool(path: str, kernel: str, arch: str,
+                                 instantiate: list[str] | None = None) -> dict[str, Any]:
         """The largest num_stages of a kernel's T.Pipelined loops whose shared memory fits `arch` (e.g. sm_86),
         from the analyzer's shared-memory planner, with the bytes each pipeline stage costs and the limit.
-        `kernel`: the kernel factory / jit function name. Counts down from the num_stages written in the file."""
+        `kernel`: the kernel factory / jit function name. `instantiate` (optional): calls binding the factory's
+        parameters, as for analyze_kernel, when the file does not instantiate it."""
         try:
-            return max_stages_that_fit(path, kernel, arch)
+            return max_stages_that_fit(path, kernel, arch, instantiate)
         except ToolFailure as err:
             raise failing(err) from None
 

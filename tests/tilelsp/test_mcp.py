@@ -104,10 +104,14 @@ async def test_mcp_tools_end_to_end(tmp_path: Path) -> None:
         out["unknown_rule"] = _error_text(await session.call_tool("explain_rule", {"code": "TL999"}))
         out["stages"] = _payload(await session.call_tool(
             "max_stages_that_fit", {"path": BUGGY, "kernel": "matmul", "arch": "sm_86"}))
-        for n in ("fit", "over"):
-            stages = out["stages"]["max_num_stages"] + (n == "over")
-            out[n] = _payload(await session.call_tool(
-                "analyze_kernel", {"path": BUGGY, "archs": ["sm_86"], "instantiate": [STAGES_CALL.format(stages)]}))
+        # sm_90: the kernel fits as written (4 stages); the search goes up from there
+        out["stages_90"] = _payload(await session.call_tool(
+            "max_stages_that_fit", {"path": BUGGY, "kernel": "matmul", "arch": "sm_90"}))
+        for arch, key in (("sm_86", "stages"), ("sm_90", "stages_90")):
+            for n in ("fit", "over"):
+                stages = out[key]["max_num_stages"] + (n == "over")
+                out[arch, n] = _payload(await session.call_tool(
+                    "analyze_kernel", {"path": BUGGY, "archs": [arch], "instantiate": [STAGES_CALL.format(stages)]}))
         out["compiled"] = _payload(await session.call_tool(
             "compile_kernel", {"path": str(inside), "instantiate": "scale(M=128)", "target": "cpu"}))
         out["crashed"] = _payload(await session.call_tool(
@@ -142,8 +146,12 @@ async def test_mcp_tools_end_to_end(tmp_path: Path) -> None:
     stages = got["stages"]
     assert stages["max_num_stages"] == 3 and stages["bytes_per_stage"] == 2 * 128 * 64 * 2
     assert stages["limit"] == 101376 and stages["instantiations"][0]["num_stages"] == 4
-    assert "TL101" not in _codes(got["fit"])
-    assert "TL101" in _codes(got["over"])
+    assert "TL101" not in _codes(got["sm_86", "fit"])
+    assert "TL101" in _codes(got["sm_86", "over"])
+    # sm_90's 227 KiB: 7 stages (fits as written with 4; the analyzer again: no TL101 with 7, TL101 with 8)
+    assert got["stages_90"]["max_num_stages"] == 7 and got["stages_90"]["instantiations"][0]["fits_as_written"]
+    assert "TL101" not in _codes(got["sm_90", "fit"])
+    assert "TL101" in _codes(got["sm_90", "over"])
 
     # compile_kernel: built inside the trusted root, refused outside it
     compiled = got["compiled"]
@@ -201,3 +209,15 @@ def test_tilelsp_help_mentions_mcp_and_mcp_help_lists_trusted_root() -> None:
     proc = subprocess.run([sys.executable, "-m", "tilelsp", "mcp", "--help"], capture_output=True, text=True,
                           env=_env(), cwd=ROOT, timeout=60)
     assert proc.returncode == 0 and "--trusted-root" in proc.stdout
+
+
+def test_max_stages_of_a_factory_the_file_does_not_instantiate() -> None:
+    from tilelsp.mcp_server import max_stages_that_fit
+
+    path = str(ROOT / "examples/buggy/uninstantiated_factory.py")
+    unbound = max_stages_that_fit(path, "row_max", "sm_86")
+    assert unbound["max_num_stages"] is None and "instantiate" in unbound["instantiations"][0]["note"]
+    bound = max_stages_that_fit(path, "row_max", "sm_86", ["row_max(4096, 4096, 64, 128, 128, 'float16')"])
+    # a literal num_stages=2 that fits: the answer is the written value, with a note saying so
+    assert bound["max_num_stages"] == 2 and bound["bytes_per_stage"] == 64 * 128 * 2
+    assert "not a parameter" in bound["instantiations"][0]["note"]
