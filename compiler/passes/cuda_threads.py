@@ -552,10 +552,17 @@ def _follows_sync(seq: list[Any]) -> bool:
     """The last statement with an effect on shared memory in `seq` is a barrier (allocations, bindings
     and cp.async issues into a version nobody reads now have none)."""
     for x in reversed(seq):
+        if _is_wait(x):
+            return False  # the data a wait completes becomes visible to the other threads at the next barrier
         if isinstance(x, (tirx.AllocBuffer, tirx.DeclBuffer, tirx.Bind)) or _async_only(x):
             continue
         return _is_sync(x)
     return False
+
+
+def _is_wait(s: Any) -> bool:
+    return isinstance(s, tirx.Evaluate) and isinstance(s.value, tvm.ir.Call) \
+        and s.value.op.name == "tirx.call_extern" and str(s.value.args[0].value) == "tl_cp_async_wait"
 
 
 def _async_only(s: Any) -> bool:

@@ -147,6 +147,28 @@ def test_barriers_fence_shared_work_and_redundant_shared_stores_run_on_thread_0(
     assert "if (((int)threadIdx.x) == 0)" in src
 
 
+def test_a_barrier_after_a_cp_async_wait_is_kept():
+    """Two barriers with only cp.async work between them are one, unless a wait sits between them: the data a
+    wait completes reaches the other threads at the next barrier (an issue-then-wait pipeline order)."""
+    tx = tirx.Var("tx", "int32")
+    iv = tirx.IterVar(tvm.ir.Range(0, 32), tx, tirx.IterVar.ThreadIndex, "threadIdx.x")
+
+    def call(name, *args):
+        return tirx.Evaluate(tirx.call_extern("int32", name, *args))
+
+    def barriers(seq):
+        loop = tirx.For(tx, 0, 32, tirx.ForKind.THREAD_BINDING, tirx.SeqStmt(seq), iv)
+        func = tirx.PrimFunc([], loop)
+        out = C.insert_barriers(tvm.IRModule({"main": func}))
+        return sum(1 for n in walk(out["main"].body)
+                   if isinstance(n, tvm.ir.Call) and n.op.name == "tirx.tvm_storage_sync")
+
+    sync, commit = C.sync_stmt(), call("tl_cp_async_commit")
+    assert barriers([sync, commit, C.sync_stmt(), call("some_work")]) == 1
+    assert barriers([sync, commit, call("tl_cp_async_wait", tirx.const(1, "int32")), C.sync_stmt(),
+                     call("some_work")]) == 2
+
+
 def test_atomics_become_atomic_add():
     src = generate_kernel(kernel("gemm_splitk", "matmul_splitk(64, 64, 128, 32, 32, 16, 2)"), "sm_90").source
     assert "atomicAdd(" in src
