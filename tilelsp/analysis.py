@@ -257,7 +257,7 @@ class Scheduler:
             try:
                 self._deliver(outcome)
             except Exception:  # noqa: BLE001 - a bad result must not stop the queue
-                log.exception("delivering the analysis of %s failed", uri)
+                log.exception("delivering the %s of %s failed", self.worker.label, uri)
 
     async def _run(self, job: Job) -> Outcome:
         started = time.perf_counter()

@@ -17,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import WorkerFailed, WorkerHung, WorkerProcess
+from .analysis import Scheduler, WorkerFailed, WorkerHung, WorkerProcess
 
 log = logging.getLogger("tilelsp.compile")
 
@@ -56,9 +55,19 @@ class CompileOutcome:
     job: CompileJob
     result: dict[str, Any] | None  # compile_worker.compile_file's answer
     seconds: float
-    error: str | None = None  # the worker died or hung
+    error: str | None = None  # the worker died or hung, or the compiler raised
+    failure: str | None = None  # "crashed" or "hung" when the worker itself failed
     cancelled: bool = False  # a newer save replaced it
     finished: float = field(default_factory=time.monotonic)
+
+
+def diagnostic_at(line: int, code: str, message: str, severity: Any = None) -> Any:
+    """An analyzer `Diagnostic` at the start of 0-based `line` (error unless `severity` says otherwise): how the
+    compile worker and the server report compile results that have no range of their own."""
+    from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+
+    return Diagnostic(range=Range(Position(line, 0), Position(line, 0)), code=code, message=message,
+                      severity=Severity.ERROR if severity is None else severity)
 
 
 def instantiation_call(site: str, instantiation: dict[str, Any]) -> str | None:
@@ -128,52 +137,31 @@ def smem_notices(index: Any, result: dict[str, Any]) -> list[tuple[int, str]]:
     return out
 
 
-class CompileService:
-    """One compile worker; per file the newest save only; a running compile of a file saved again is killed."""
+class CompileService(Scheduler):
+    """The analysis queue (`Scheduler`: per file the newest job only, one at a time) in front of one compile
+    worker; a running compile of a file saved again is killed."""
 
     def __init__(self, deliver: Callable[[CompileOutcome], None],
                  progress: Callable[[CompileJob, bool], None] | None = None) -> None:
-        self.worker = WorkerProcess(timeout_s=120.0, start_timeout_s=120.0, module="tilelsp.compile_worker",
-                                    label="compile")
-        self._deliver = deliver
+        worker = WorkerProcess(timeout_s=120.0, start_timeout_s=120.0, module="tilelsp.compile_worker",
+                               label="compile")
+        super().__init__(worker, self._take, deliver)  # type: ignore[arg-type]
+        self._jobs: dict[str, CompileJob] = {}
         self._progress = progress
-        self._pending: OrderedDict[str, CompileJob] = OrderedDict()
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self.running: CompileJob | None = None
+        self.current: CompileJob | None = None  # the job in the worker now
         self._cancelled: CompileJob | None = None
-        self.runs = 0
+
+    def _take(self, uri: str) -> CompileJob | None:
+        return self._jobs.pop(uri, None)
 
     def submit(self, job: CompileJob) -> None:
-        if self._wakeup is None:
-            self._wakeup = asyncio.Event()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._consume())
-        self._pending.pop(job.uri, None)
-        self._pending[job.uri] = job
-        if self.running is not None and self.running.uri == job.uri:
+        self._jobs[job.uri] = job
+        if self.current is not None and self.current.uri == job.uri:
             log.info("a newer save of %s: cancelling its running compile", job.uri)
-            self._cancelled = self.running
+            self._cancelled = self.current
             asyncio.get_running_loop().create_task(self.worker._kill())
-        self._wakeup.set()
-
-    def pending(self, uri: str) -> bool:
-        return uri in self._pending or (self.running is not None and self.running.uri == uri)
-
-    async def _consume(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            if not self._pending:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            _, job = self._pending.popitem(last=False)
-            outcome = await self._run(job)
-            try:
-                self._deliver(outcome)
-            except Exception:  # noqa: BLE001 - a bad result must not stop the queue
-                log.exception("delivering the compile of %s failed", job.uri)
+        self.schedule(job.uri, 0)
 
     async def _run(self, job: CompileJob) -> CompileOutcome:
         spec = {"path": job.path, "target": job.target, "archs": list(job.archs), "backend": job.backend,
@@ -182,8 +170,7 @@ class CompileService:
                              "instantiation": dict(k.instantiation)} for k in job.kernels]}
         started = time.perf_counter()
         async with self._lock:
-            self.running = job
-            self.runs += 1
+            self.current = job
             if self._progress is not None:
                 self._progress(job, True)
             try:
@@ -197,13 +184,18 @@ class CompileService:
                     return CompileOutcome(job, None, time.perf_counter() - started, None, cancelled=True)
                 kind = "hung" if isinstance(err, WorkerHung) else "crashed"
                 log.error("compile worker %s while compiling %s: %s", kind, job.uri, err)
-                return CompileOutcome(job, None, time.perf_counter() - started, str(err))
+                return CompileOutcome(job, None, time.perf_counter() - started, str(err), failure=kind)
             finally:
-                self.running = None
+                self.current = None
                 if self._cancelled is job:
                     self._cancelled = None
                 if self._progress is not None:
                     self._progress(job, False)
+
+    async def compile_now(self, job: CompileJob) -> CompileOutcome:
+        """Compile `job` in the worker now (after any compile in flight) and answer its outcome; nothing is
+        delivered (the MCP server's `compile_kernel`)."""
+        return await self._run(job)
 
     async def tilec(self, argv: list[str], timeout_s: float) -> dict[str, Any]:
         """`tilec ARGV` in the worker (after any compile in flight): {"code", "stdout", "stderr"}."""
@@ -216,12 +208,3 @@ class CompileService:
         if answer[0] != "result":
             return {"code": -1, "stdout": "", "stderr": str(answer[2])}
         return answer[2]
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-        await self.worker.close()

@@ -29,20 +29,13 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from typing import IO, Any
 
-from .worker import read_frame, run_frames, write_frame
+from .compile import diagnostic_at
+from .worker import run_frames, serve_requests
 
 
-def _diagnostic_at(path: str, line: int, message: str, code: str) -> Any:
-    from analyzer.diagnostics import Diagnostic, Position, Range, Severity
-
-    return Diagnostic(range=Range(Position(line, 0), Position(line, 0)), severity=Severity.ERROR, code=code,
-                      message=message)
-
-
-def _error_diagnostics(err: BaseException, path: str, line: int) -> list[Any]:
+def _error_diagnostics(err: BaseException, line: int) -> list[Any]:
     from compiler.cuda_toolchain import CudaCompileError
     from compiler.errors import CompileError
 
@@ -51,7 +44,7 @@ def _error_diagnostics(err: BaseException, path: str, line: int) -> list[Any]:
     if isinstance(err, CompileError):
         return [err.diagnostic]
     text = str(err).strip().splitlines()
-    return [_diagnostic_at(path, line, f"{type(err).__name__}: {text[0] if text else ''}", "TL951")]
+    return [diagnostic_at(line, "TL951", f"{type(err).__name__}: {text[0] if text else ''}")]
 
 
 def _resolve_target(target: str) -> str:
@@ -86,7 +79,7 @@ def lower_with_tilelang(spec: dict[str, Any]) -> list[dict[str, Any]]:
     def fail(kernel: dict[str, Any], arch: str, message: str, seconds: float = 0.0) -> None:
         rows.append({"name": kernel["name"], "call": kernel["call"], "line": kernel.get("line", 0),
                      "target": "tilelang", "arch": arch, "ok": False, "seconds": seconds,
-                     "diagnostics": [_diagnostic_at(path, kernel.get("line", 0), f"TileLang: {message}", "TL955")]})
+                     "diagnostics": [diagnostic_at(kernel.get("line", 0), "TL955", f"TileLang: {message}")]})
 
     if not python or not os.path.exists(python):
         for kernel in kernels:
@@ -146,7 +139,7 @@ def compile_tilec(spec: dict[str, Any]) -> dict[str, Any]:
         out["load_error"] = [err.diagnostic]
         return out
     except BaseException as err:  # noqa: BLE001 - the user's module may raise anything, even SystemExit
-        out["load_error"] = _error_diagnostics(err, path, 0)
+        out["load_error"] = _error_diagnostics(err, 0)
         return out
     for kernel in spec.get("kernels", []):
         for arch in (archs if target == "cuda" else ["cpu"]):
@@ -174,7 +167,7 @@ def _build(loaded: Any, kernel: dict[str, Any], target: str, arch: str, path: st
             build(kdef)  # the LLVM build of the CPU back end
         row["ok"] = True
     except BaseException as err:  # noqa: BLE001 - reported on the kernel's line, the worker stays up
-        row["diagnostics"] = _error_diagnostics(err, path, kernel.get("line", 0))
+        row["diagnostics"] = _error_diagnostics(err, kernel.get("line", 0))
     row["seconds"] = time.perf_counter() - started
     return row
 
@@ -192,28 +185,7 @@ def run_tilec(argv: list[str]) -> dict[str, Any]:
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
-    write_frame(stdout, ("ready", os.getpid()))
-    while True:
-        request = read_frame(stdin)
-        if request is None:
-            return 0
-        kind, job_id = request[0], request[1]
-        started = time.perf_counter()
-        try:
-            if kind == "compile":
-                answer: Any = compile_file(request[2])
-            elif kind == "tilec":
-                answer = run_tilec(list(request[2]))
-            elif kind == "modules":
-                write_frame(stdout, ("modules", job_id, sorted(sys.modules)))
-                continue
-            else:
-                write_frame(stdout, ("error", job_id, f"unknown request {kind!r}"))
-                continue
-        except Exception:  # noqa: BLE001 - reported to the server; the worker stays up
-            write_frame(stdout, ("error", job_id, traceback.format_exc()))
-            continue
-        write_frame(stdout, ("result", job_id, answer, time.perf_counter() - started))
+    return serve_requests(stdin, stdout, {"compile": compile_file, "tilec": lambda argv: run_tilec(list(argv))})
 
 
 def main() -> int:

@@ -265,8 +265,7 @@ class Compiler:
     def __init__(self, trusted_roots: Sequence[str], timeout_s: float = COMPILE_TIMEOUT_S) -> None:
         self.roots = [Path(r).expanduser().resolve() for r in trusted_roots]
         self.timeout_s = timeout_s
-        self._worker: Any = None
-        self._lock: asyncio.Lock | None = None
+        self._service: Any = None  # compile.CompileService, on the first compile
 
     def check_trusted(self, path: str) -> Path:
         if not self.roots:
@@ -284,7 +283,7 @@ class Compiler:
 
     async def compile(self, path: str, instantiate: str, target: str = "cpu",
                       archs: Sequence[str] | None = None) -> dict[str, Any]:
-        from .analysis import WorkerFailed, WorkerHung, WorkerProcess
+        from .compile import CompileJob, CompileService, KernelJob
 
         resolved = self.check_trusted(path)
         if target not in ("cpu", "cuda", "auto"):
@@ -297,25 +296,15 @@ class Compiler:
             config = _config(_lint_args(None, (), arch_list))
             arch_list = list(config.arches)
         line = await asyncio.to_thread(self._kernel_line, resolved, name, instantiate)
-        spec = {"path": str(resolved), "target": target, "archs": arch_list, "backend": "tilec",
-                "timeout_s": self.timeout_s,
-                "kernels": [{"name": name, "call": instantiate, "line": line}]}
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self._worker is None:
-                self._worker = WorkerProcess(timeout_s=self.timeout_s, start_timeout_s=120.0,
-                                             module="tilelsp.compile_worker", label="compile")
-            try:
-                answer = await self._worker.request("compile", spec)
-            except WorkerFailed as err:
-                kind = "hung" if isinstance(err, WorkerHung) else "crashed"
-                return {"ok": False, "path": str(resolved), "call": instantiate,
-                        "error": f"the compile worker {kind}: {err}"}
-        if answer[0] != "result":
-            return {"ok": False, "path": str(resolved), "call": instantiate,
-                    "error": f"the compiler failed:\n{answer[2]}"}
-        result = answer[2]
+        if self._service is None:
+            self._service = CompileService(lambda _outcome: None)
+        outcome = await self._service.compile_now(CompileJob(
+            str(resolved), str(resolved), None, (KernelJob(name, instantiate, line),), target, tuple(arch_list),
+            self.timeout_s))
+        if outcome.error is not None:
+            error = f"the compile worker {outcome.failure}: {outcome.error}" if outcome.failure else outcome.error
+            return {"ok": False, "path": str(resolved), "call": instantiate, "error": error}
+        result = outcome.result
         builds = []
         for build in result.get("builds", []):
             row = dict(build)
@@ -343,8 +332,8 @@ class Compiler:
         return 0
 
     async def close(self) -> None:
-        if self._worker is not None:
-            await self._worker.close()
+        if self._service is not None:
+            await self._service.close()
 
 
 # -- the MCP server ---------------------------------------------------------------------------------------

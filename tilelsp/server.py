@@ -45,7 +45,8 @@ from pygls.uris import to_fs_path
 
 from . import __version__
 from .analysis import Job, Outcome, Scheduler, WorkerProcess
-from .compile import CompileJob, CompileOutcome, CompileService, kernel_jobs, lens_title, smem_notices
+from .compile import (CompileJob, CompileOutcome, CompileService, diagnostic_at, kernel_jobs, lens_title,
+                      smem_notices)
 from .client_support import ClientSupport
 from .convert import diagnostics_to_lsp
 from .documents import Document, Documents, split_lines
@@ -500,7 +501,7 @@ class TileLanguageServer(LanguageServer):
         name = os.path.basename(job.path)
         if begin:
             def started(future: Any) -> None:
-                if future.exception() is None and self.compiler.running is job:
+                if future.exception() is None and self.compiler.current is job:
                     self.work_done_progress.begin(token, types.WorkDoneProgressBegin(
                         title=f"Compiling {name}", message=f"{len(job.kernels)} kernel(s), target {job.target}",
                         cancellable=False))
@@ -516,13 +517,11 @@ class TileLanguageServer(LanguageServer):
         state.compiled = outcome
         found: list[Any] = []
         if outcome.error is not None:
-            from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+            from analyzer.diagnostics import Severity
 
             line = min((k.line for k in outcome.job.kernels), default=0)
-            found.append(Diagnostic(range=Range(Position(line, 0), Position(line, 0)),
-                                    severity=Severity.WARNING, code="TL953",
-                                    message=f"the compiler worker failed; the server keeps running: "
-                                            f"{outcome.error.splitlines()[0]}"))
+            found.append(diagnostic_at(line, "TL953", "the compiler worker failed; the server keeps running: "
+                                                      f"{outcome.error.splitlines()[0]}", Severity.WARNING))
             self.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Warning, message=f"tilelsp: compiling {os.path.basename(outcome.job.path)}: "
                                                         f"{outcome.error.splitlines()[0]}"))
@@ -539,11 +538,10 @@ class TileLanguageServer(LanguageServer):
                         found.append(d)
             index = state.good.index if state.good is not None else None
             if index is not None:
-                from analyzer.diagnostics import Diagnostic, Position, Range, Severity
+                from analyzer.diagnostics import Severity
 
                 for line, message in smem_notices(index, outcome.result):
-                    found.append(Diagnostic(range=Range(Position(line, 0), Position(line, 0)),
-                                            severity=Severity.INFORMATION, code="TL954", message=message))
+                    found.append(diagnostic_at(line, "TL954", message, Severity.INFORMATION))
         from .convert import to_lsp
 
         diagnostics = []

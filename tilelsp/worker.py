@@ -45,28 +45,39 @@ def read_frame(stream: IO[bytes]) -> Any | None:
     return pickle.loads(body)
 
 
-def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
-    from analyzer.index import build_index as build  # here, not at import: the server imports the framing only
-
+def serve_requests(stdin: IO[bytes], stdout: IO[bytes], handlers: dict[str, Any]) -> int:
+    """A worker's request loop: `("ready", pid)` first, then for each `(kind, job_id, *args)` the answer
+    `("result", job_id, handlers[kind](*args), seconds)`, or `("error", job_id, traceback)` when the handler
+    raises (the worker stays up); `("modules", job_id)` answers the loaded module names. Returns 0 when stdin
+    closes."""
     write_frame(stdout, ("ready", os.getpid()))
     while True:
         request = read_frame(stdin)
         if request is None:
             return 0
-        kind, job_id = request[0], request[1]
-        if kind == "analyze":
-            _, _, text, path, config, requests = request
-            started = time.perf_counter()
-            try:
-                index = build(text, path, config, tuple(requests))
-            except Exception:  # noqa: BLE001 - reported to the server, which keeps the last good result
-                write_frame(stdout, ("error", job_id, traceback.format_exc()))
-                continue
-            write_frame(stdout, ("result", job_id, index, time.perf_counter() - started))
-        elif kind == "modules":
+        kind, job_id, args = request[0], request[1], request[2:]
+        if kind == "modules":
             write_frame(stdout, ("modules", job_id, sorted(sys.modules)))
-        else:
+            continue
+        if kind not in handlers:
             write_frame(stdout, ("error", job_id, f"unknown request {kind!r}"))
+            continue
+        started = time.perf_counter()
+        try:
+            answer = handlers[kind](*args)
+        except Exception:  # noqa: BLE001 - reported to the server, which keeps the last good result
+            write_frame(stdout, ("error", job_id, traceback.format_exc()))
+            continue
+        write_frame(stdout, ("result", job_id, answer, time.perf_counter() - started))
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    from analyzer.index import build_index as build  # here, not at import: the server imports the framing only
+
+    def analyze(text: str, path: str, config: Any, requests: Any) -> Any:
+        return build(text, path, config, tuple(requests))
+
+    return serve_requests(stdin, stdout, {"analyze": analyze})
 
 
 def run_frames(serve_fn: Any) -> int:
