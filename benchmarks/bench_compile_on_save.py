@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_lsp import Row, Session, table  # noqa: E402
+from bench_lsp import Row, Session, report  # noqa: E402
 from lsp_corpus import six_kernel_file  # noqa: E402
 from lsp_wire import SERVER_COMMAND, LspWire  # noqa: E402
 
@@ -171,10 +171,7 @@ def main() -> int:
     load_after = os.getloadavg()
     machine = (f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; load average {load_before[0]:.2f} before, "
                f"{load_after[0]:.2f} after")
-    out = "\n".join([table(rows), "", *[f"- {n}" for n in [machine, *notes]]])
-    print(out)
-    if args.markdown:
-        args.markdown.write_text(out + "\n", encoding="utf-8")
+    report(rows, [machine, *notes], args.markdown)
     return 0
 
 

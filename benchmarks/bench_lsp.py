@@ -403,11 +403,16 @@ def main() -> int:
 
     machine = (f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, server `{' '.join(SERVER_COMMAND[1:])}`; "
                f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    out = "\n".join([table([*import_rows, init_row, *session_rows, floor]), "", *[f"- {n}" for n in [machine, *notes]]])
-    print(out)
-    if args.markdown:
-        args.markdown.write_text(out + "\n", encoding="utf-8")
+    report([*import_rows, init_row, *session_rows, floor], [machine, *notes], args.markdown)
     return 0
+
+
+def report(rows: list[Row], notes: list[str], markdown: Path | None) -> None:
+    """Print the table and the notes under it, and write the same to `markdown` when given."""
+    out = "\n".join([table(rows), "", *[f"- {n}" for n in notes]])
+    print(out)
+    if markdown:
+        markdown.write_text(out + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

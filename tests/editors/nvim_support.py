@@ -17,6 +17,16 @@ def find_nvim() -> str | None:
 NVIM = find_nvim()
 
 
+def nvim_env(tmp_path: Path, root: Path) -> dict[str, str]:
+    """The environment of a headless Neovim test: no user config (the XDG folders under `tmp_path`, where
+    lsp.log lands too) and this checkout importable by the server, installed or not (it runs from tmp_path)."""
+    env = dict(os.environ)
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(tmp_path / var.lower())
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def position_of(lines: list[str], needle: str, start: int = 0) -> tuple[int, int]:
     """0-based (line, code-point column) of the first `needle` at or after line `start`."""
     for number in range(start, len(lines)):

@@ -8,7 +8,6 @@ it next to the interpreter; the test skips only when no `nvim` can be found at a
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nvim_support import NVIM, lsp_log, position_of
+from nvim_support import NVIM, lsp_log, nvim_env, position_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("nvim_tilelsp.lua")
@@ -35,11 +34,7 @@ def units(text: str, encoding: str) -> int:
 def run_neovim(tmp_path: Path, source: Path, env_extra: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict]:
     (tmp_path / "pyproject.toml").write_text("")  # root marker: the workspace is tmp_path, not the repo
     out = tmp_path / "nvim-result.json"
-    env = dict(os.environ)
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        env[var] = str(tmp_path / var.lower())  # no user config; lsp.log lands under tmp_path
-    # the server runs from tmp_path: make the checkout importable whether or not it is installed
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env = nvim_env(tmp_path, ROOT)
     env.update(
         TILELSP_CMD=json.dumps([sys.executable, "-m", "tilelsp", "--stdio"]),
         TILELSP_FILE=str(source),

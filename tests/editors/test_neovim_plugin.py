@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from nvim_support import NVIM, lsp_log, position_of
+from nvim_support import NVIM, lsp_log, nvim_env, position_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
@@ -45,11 +45,7 @@ def run_driver(tmp_path: Path, setup: dict, env_extra: dict[str, str]) -> tuple[
     plain = tmp_path / "plain.py"
     plain.write_text("import numpy as np\n\n# tilelang is only mentioned here: import tilelang\nx = np.zeros(3)\n")
     out = tmp_path / "nvim-result.json"
-    env = dict(os.environ)
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        env[var] = str(tmp_path / var.lower())  # no user config; lsp.log lands under tmp_path
-    # the server runs from tmp_path: make the checkout importable whether or not it is installed
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env = nvim_env(tmp_path, ROOT)
     env.update(
         TILELSP_PLUGIN=str(PLUGIN),
         TILELSP_SETUP=json.dumps({"python": sys.executable, **setup}),

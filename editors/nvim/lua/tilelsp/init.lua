@@ -283,24 +283,23 @@ function M.setup(opts)
   end
 
   local group = api.nvim_create_augroup('tilelsp', { clear = true })
+  -- an LspAttach/LspDetach callback that calls `fn(client, buf)` for tilelsp's clients only
+  local function for_tilelsp(fn)
+    return function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == M.name then
+        fn(client, args.buf)
+      end
+    end
+  end
   api.nvim_create_autocmd('LspAttach', {
     group = group,
     desc = 'tilelsp: code lenses',
-    callback = function(args)
-      local client = vim.lsp.get_client_by_id(args.data.client_id)
-      if client and client.name == M.name then
-        on_attach_buffer(client, args.buf)
-      end
-    end,
+    callback = for_tilelsp(on_attach_buffer),
   })
   api.nvim_create_autocmd('LspDetach', {
     group = group,
-    callback = function(args)
-      local client = vim.lsp.get_client_by_id(args.data.client_id)
-      if client and client.name == M.name then
-        on_detach_buffer(client, args.buf)
-      end
-    end,
+    callback = for_tilelsp(on_detach_buffer),
   })
   -- a file that imports tilelang only after it was opened starts the server when it is written
   api.nvim_create_autocmd('BufWritePost', {
